@@ -1,0 +1,38 @@
+import json
+import math
+
+import pytest
+
+from moment_pooling.io import atomic_path, write_json
+from moment_pooling.provenance import config_hash, read_table, write_table
+
+
+def test_config_hash_ignores_key_order():
+    assert config_hash({"a": 1, "b": [1, 2]}) == config_hash({"b": [1, 2], "a": 1})
+
+
+def test_config_hash_changes_with_value():
+    assert config_hash({"a": 1}) != config_hash({"a": 2})
+
+
+def test_write_table_round_trip(tmp_path):
+    path = tmp_path / "t.csv"
+    write_table(path, [{"k": 1, "auc": 0.75}], ["k", "auc"], config={"x": 1})
+    rows, meta = read_table(path)
+    assert rows == [{"k": "1", "auc": "0.75"}]
+    assert meta["config_hash"] == config_hash({"x": 1})
+    assert meta["version.numpy"]
+    assert "git_revision" in meta
+
+
+def test_atomic_path_leaves_nothing_on_error(tmp_path):
+    target = tmp_path / "out.json"
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("partial")
+        raise RuntimeError("killed")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_write_json_writes_valid_json(tmp_path):
+    write_json(tmp_path / "m.json", {"auc": 0.8, "nan": math.pi})
+    assert json.loads((tmp_path / "m.json").read_text())["auc"] == 0.8
