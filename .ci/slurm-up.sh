@@ -58,13 +58,10 @@ if ! munge -n -S "$MUNGE_SOCKET" 2>/dev/null | unmunge -S "$MUNGE_SOCKET" >/dev/
     munge -n -S "$MUNGE_SOCKET" | unmunge -S "$MUNGE_SOCKET" >/dev/null
 fi
 
-# The node declares at least 8 CPUs and 32000 MB, whatever the machine has,
-# so that the requests of workflow/profiles/slurm (4 CPUs and 16000 MB per
-# training) can be scheduled on a small CI machine. With task/none SLURM does
-# not confine jobs, so these numbers only bound how many jobs run at once.
-# SlurmdParameters=config_overrides makes slurmd accept them.
-CPUS="${SLURM_NODE_CPUS:-$(( $(nproc) > 8 ? $(nproc) : 8 ))}"
-REAL_MEMORY_MB="${SLURM_NODE_MEMORY_MB:-32000}"
+CPUS="$(nproc)"
+# Leave 1 GiB of the available memory to the system.
+AVAILABLE_MB="$(awk '/^MemAvailable:/ {print int($2 / 1024)}' /proc/meminfo)"
+REAL_MEMORY_MB="$((AVAILABLE_MB > 2048 ? AVAILABLE_MB - 1024 : AVAILABLE_MB / 2))"
 
 cat >"$SCRATCH/slurm.conf" <<EOF
 ClusterName=moment-pooling
@@ -81,7 +78,6 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 ReturnToService=2
 MpiDefault=none
-SlurmdParameters=config_overrides
 StateSaveLocation=$SCRATCH/state
 SlurmdSpoolDir=$SCRATCH/spool
 SlurmctldPidFile=$SCRATCH/slurmctld.pid
