@@ -48,7 +48,9 @@ def test_moment_pooling_order_one_is_energy_weighted_sum():
     rng = np.random.default_rng(1)
     z, Phi = random_inputs(rng, latent_dim=6)
     output = keras.ops.convert_to_numpy(MomentPooling(1)([z, Phi]))
-    np.testing.assert_allclose(output, np.einsum("bm,bma->ba", z, Phi), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        output, np.einsum("bm,bma->ba", z, Phi), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_moment_pooling_ignores_padded_particles():
@@ -138,7 +140,9 @@ def test_moment_pooling_invalid_shapes_raise():
         MomentPooling(2)(np.ones((2, 5, 3), "float32"))
     with pytest.raises(ValueError, match="same number of particles"):
         MomentPooling(2)([z, np.ones((2, 6, 3), "float32")])
-    with pytest.raises(ValueError, match=r"Phi of shape \(batch, particles, latent_dim\)"):
+    with pytest.raises(
+        ValueError, match=r"Phi of shape \(batch, particles, latent_dim\)"
+    ):
         MomentPooling(2)([z, np.ones((2, 5), "float32")])
 
 
@@ -181,5 +185,8 @@ def test_moment_pooling_runs_under_jax():
     record = json.loads(result.stdout.strip().splitlines()[-1])
     assert record["backend"] == "jax"
     np.testing.assert_allclose(
-        np.asarray(record["output"]), brute_force_moments(z, Phi, 4), rtol=1e-5, atol=1e-5
+        np.asarray(record["output"]),
+        brute_force_moments(z, Phi, 4),
+        rtol=1e-5,
+        atol=1e-5,
     )

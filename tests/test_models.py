@@ -28,8 +28,12 @@ def predict(model, z, yphi):
 
 
 ARCHITECTURES = [
-    dict(latent_dim=2, order=1, Phi_sizes=(), F_sizes=(), linear_Phi=True, linear_F=True),
-    dict(latent_dim=2, order=2, Phi_sizes=(), F_sizes=(), linear_Phi=True, linear_F=True),
+    dict(
+        latent_dim=2, order=1, Phi_sizes=(), F_sizes=(), linear_Phi=True, linear_F=True
+    ),
+    dict(
+        latent_dim=2, order=2, Phi_sizes=(), F_sizes=(), linear_Phi=True, linear_F=True
+    ),
     dict(latent_dim=2, order=2, Phi_sizes=(4, 4), F_sizes=(4, 4)),
     dict(latent_dim=8, order=1, Phi_sizes=(32, 32, 32), F_sizes=(32, 32, 32)),
     dict(latent_dim=8, order=2, Phi_sizes=(32, 32, 32), F_sizes=(32, 32, 32)),
@@ -54,7 +58,11 @@ def test_count_moment_efn_params_known_values():
 
 def test_build_moment_efn_layer_names_and_activations():
     model = build_moment_efn(4, 3, (8, 8), (6,), task="classification")
-    names = [layer.name for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    names = [
+        layer.name
+        for layer in model.layers
+        if not isinstance(layer, keras.layers.InputLayer)
+    ]
     assert names == ["Phi_0", "Phi_1", "Phi_2", "moment_pooling", "F_0", "output"]
     assert [inp.name for inp in model.inputs] == ["z", "yphi"]
     assert model.get_layer("Phi_2").units == 4
@@ -63,7 +71,9 @@ def test_build_moment_efn_layer_names_and_activations():
     assert model.get_layer("moment_pooling").order == 3
     assert model.output.shape == (None, 1)
 
-    regression = build_moment_efn(2, 2, (), (), task="regression", linear_Phi=True, linear_F=True)
+    regression = build_moment_efn(
+        2, 2, (), (), task="regression", linear_Phi=True, linear_F=True
+    )
     assert regression.get_layer("Phi_0").activation is keras.activations.linear
     assert regression.get_layer("output").activation is keras.activations.linear
 
@@ -80,7 +90,9 @@ def test_build_moment_efn_linear_network_is_linear_in_moments():
     Phi = yphi.astype("float64") @ kernel + bias
     moments = np.stack(
         [
-            np.einsum("bm,bm->b", z, Phi[..., a] * (Phi[..., b] if b is not None else 1.0))
+            np.einsum(
+                "bm,bm->b", z, Phi[..., a] * (Phi[..., b] if b is not None else 1.0)
+            )
             for a, b in [(0, None), (1, None), (0, 0), (0, 1), (1, 1)]
         ],
         axis=-1,
@@ -92,10 +104,18 @@ def test_build_moment_efn_linear_network_is_linear_in_moments():
 
 def test_build_moment_efn_l1_penalties_add_losses():
     model = build_moment_efn(2, 2, (4,), (4,), Phi_l1=0.1, F_l1=0.2)
-    assert model.get_layer("Phi_0").kernel_regularizer.get_config()["l1"] == pytest.approx(0.1)
-    assert model.get_layer("Phi_1").kernel_regularizer.get_config()["l1"] == pytest.approx(0.1)
-    assert model.get_layer("F_0").kernel_regularizer.get_config()["l1"] == pytest.approx(0.2)
-    assert model.get_layer("output").kernel_regularizer.get_config()["l1"] == pytest.approx(0.2)
+    assert model.get_layer("Phi_0").kernel_regularizer.get_config()[
+        "l1"
+    ] == pytest.approx(0.1)
+    assert model.get_layer("Phi_1").kernel_regularizer.get_config()[
+        "l1"
+    ] == pytest.approx(0.1)
+    assert model.get_layer("F_0").kernel_regularizer.get_config()[
+        "l1"
+    ] == pytest.approx(0.2)
+    assert model.get_layer("output").kernel_regularizer.get_config()[
+        "l1"
+    ] == pytest.approx(0.2)
     assert len(model.losses) == 4
     assert build_moment_efn(2, 2, (4,), (4,)).losses == []
 
@@ -120,10 +140,15 @@ def test_moment_efn_collinear_safe(order):
     z, yphi = random_jets(rng)
     # Split particle 0 of every jet into two collinear particles.
     fraction = rng.uniform(0.1, 0.9, size=(6, 1)).astype("float32")
-    z_split = np.concatenate([z[:, :1] * fraction, z[:, :1] * (1 - fraction), z[:, 1:]], axis=1)
+    z_split = np.concatenate(
+        [z[:, :1] * fraction, z[:, :1] * (1 - fraction), z[:, 1:]], axis=1
+    )
     yphi_split = np.concatenate([yphi[:, :1], yphi], axis=1)
     np.testing.assert_allclose(
-        predict(model, z_split, yphi_split), predict(model, z, yphi), rtol=1e-5, atol=1e-6
+        predict(model, z_split, yphi_split),
+        predict(model, z, yphi),
+        rtol=1e-5,
+        atol=1e-6,
     )
 
 
@@ -189,7 +214,9 @@ def test_phi_network_rejects_foreign_model():
     ],
 )
 def test_build_moment_efn_invalid_arguments_raise(arguments, message):
-    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(
+        ValueError, match=message.replace("(", r"\(").replace(")", r"\)")
+    ):
         build_moment_efn(**arguments)
 
 
@@ -226,7 +253,9 @@ def test_sample_architectures_bounds_and_counts():
 
 
 def test_sample_architectures_linear_f():
-    draws = sample_architectures(3, 40, latent_max=8, width_max=16, seed=5, linear_F=True)
+    draws = sample_architectures(
+        3, 40, latent_max=8, width_max=16, seed=5, linear_F=True
+    )
     for draw in draws:
         assert draw["F_width"] == 1
         assert draw["n_params"] == count_moment_efn_params(

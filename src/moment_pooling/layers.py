@@ -35,11 +35,7 @@ __all__ = ["MomentPooling", "moment_multisets"]
 
 
 def _check_positive_int(value: object, name: str) -> int:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Integral)
-        or value < 1
-    ):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(
             f"Invalid value for `{name}`: expected a positive integer. "
             f"Received: {name}={value!r}"
@@ -201,7 +197,9 @@ class MomentPooling(keras.layers.Layer):
         # Per-particle monomials [Phi, degree 2, ..., degree ceil(k/2)].
         monomials = Phi
         for prefixes, lasts in self._recursion:
-            block = ops.take(monomials, prefixes, axis=-1) * ops.take(Phi, lasts, axis=-1)
+            block = ops.take(monomials, prefixes, axis=-1) * ops.take(
+                Phi, lasts, axis=-1
+            )
             monomials = ops.concatenate([monomials, block], axis=-1)
 
         weighted_heads = monomials * ops.expand_dims(z, -1)

@@ -27,7 +27,11 @@ N_ANGULAR_INPUTS = 2
 def _check_sizes(sizes: Sequence[int], name: str) -> tuple[int, ...]:
     sizes = tuple(sizes)
     for width in sizes:
-        if isinstance(width, bool) or not isinstance(width, numbers.Integral) or width < 1:
+        if (
+            isinstance(width, bool)
+            or not isinstance(width, numbers.Integral)
+            or width < 1
+        ):
             raise ValueError(
                 f"Invalid value for `{name}`: expected a sequence of positive "
                 f"integers. Received: {name}={sizes!r}"
@@ -39,7 +43,11 @@ def _check_architecture(
     latent_dim, order, Phi_sizes, F_sizes, linear_Phi, linear_F
 ) -> tuple[tuple[int, ...], tuple[int, ...]]:
     for name, value in (("latent_dim", latent_dim), ("order", order)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, numbers.Integral)
+            or value < 1
+        ):
             raise ValueError(
                 f"Invalid value for `{name}`: expected a positive integer. "
                 f"Received: {name}={value!r}"
@@ -91,7 +99,10 @@ def build_moment_efn(
         latent_dim, order, Phi_sizes, F_sizes, linear_Phi, linear_F
     )
     if task not in TASKS:
-        raise ValueError(f"Invalid value for `task`: expected one of {TASKS}. Received: task={task!r}")
+        raise ValueError(
+            f"Invalid value for `task`: expected one of {TASKS}. "
+            f"Received: task={task!r}"
+        )
     for name, value in (("Phi_l1", Phi_l1), ("F_l1", F_l1)):
         if not value >= 0:
             raise ValueError(
@@ -118,13 +129,18 @@ def build_moment_efn(
     x = MomentPooling(order, name="moment_pooling")([z, Phi])
     for i, width in enumerate(F_sizes):
         x = keras.layers.Dense(
-            width, activation=activation, kernel_regularizer=F_regularizer, name=f"F_{i}"
+            width,
+            activation=activation,
+            kernel_regularizer=F_regularizer,
+            name=f"F_{i}",
         )(x)
     output_activation = "sigmoid" if task == "classification" else None
     output = keras.layers.Dense(
         1, activation=output_activation, kernel_regularizer=F_regularizer, name="output"
     )(x)
-    return keras.Model(inputs=[z, yphi], outputs=output, name=f"moment_efn_k{order}_L{latent_dim}")
+    return keras.Model(
+        inputs=[z, yphi], outputs=output, name=f"moment_efn_k{order}_L{latent_dim}"
+    )
 
 
 def phi_network(model: keras.Model) -> keras.Model:
@@ -179,9 +195,16 @@ def count_moment_efn_params(
     )
 
 
-def _count_grid(order: int, Phi_width, F_width, latent_dim, *, n_layers: int, linear_F: bool):
-    """Vectorised ``count_moment_efn_params`` for Phi and F of ``n_layers`` equal widths."""
-    n_moments = np.array([math.comb(int(L) + order, order) - 1 for L in latent_dim.ravel()])
+def _count_grid(
+    order: int, Phi_width, F_width, latent_dim, *, n_layers: int, linear_F: bool
+):
+    """Count weights like ``count_moment_efn_params``, vectorised over a grid.
+
+    Phi and F have ``n_layers`` hidden layers of one width each.
+    """
+    n_moments = np.array(
+        [math.comb(int(L) + order, order) - 1 for L in latent_dim.ravel()]
+    )
     n_moments = n_moments.reshape(latent_dim.shape)
     Phi_count = (
         (N_ANGULAR_INPUTS + 1) * Phi_width
@@ -235,14 +258,21 @@ def sample_architectures(
         ("latent_max", latent_max),
         ("width_max", width_max),
     ):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, numbers.Integral)
+            or value < 1
+        ):
             raise ValueError(
                 f"Invalid value for `{name}`: expected a positive integer. "
                 f"Received: {name}={value!r}"
             )
     F_widths = np.array([1]) if linear_F else np.arange(1, width_max + 1)
     Phi_grid, F_grid, L_grid = np.meshgrid(
-        np.arange(1, width_max + 1), F_widths, np.arange(1, latent_max + 1), indexing="ij"
+        np.arange(1, width_max + 1),
+        F_widths,
+        np.arange(1, latent_max + 1),
+        indexing="ij",
     )
     Phi_grid, F_grid, L_grid = Phi_grid.ravel(), F_grid.ravel(), L_grid.ravel()
     counts = _count_grid(

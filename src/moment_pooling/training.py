@@ -54,7 +54,10 @@ def configure_devices(threads: int | None = None) -> str:
     Under a Keras backend other than TensorFlow nothing is configured.
     """
     if keras.backend.backend() != "tensorflow":
-        logger.info("Keras backend %s: TensorFlow settings left unchanged", keras.backend.backend())
+        logger.info(
+            "Keras backend %s: TensorFlow settings left unchanged",
+            keras.backend.backend(),
+        )
         return "CPU"
     import tensorflow as tf
 
@@ -76,28 +79,43 @@ def configure_devices(threads: int | None = None) -> str:
         try:
             tf.config.experimental.set_memory_growth(gpu, True)
         except RuntimeError:
-            logger.warning("TensorFlow is already initialised: memory growth on %s unchanged", gpu.name)
+            logger.warning(
+                "TensorFlow is already initialised: memory growth on %s unchanged",
+                gpu.name,
+            )
     if gpus:
         return "GPU"
     tf.config.experimental.enable_op_determinism()
     return "CPU"
 
 
-def _check_inputs(model_kwargs, data, task, epochs, batch_size, learning_rate, patience):
+def _check_inputs(
+    model_kwargs, data, task, epochs, batch_size, learning_rate, patience
+):
     if task not in TASKS:
-        raise ValueError(f"Invalid value for `task`: expected one of {TASKS}. Received: task={task!r}")
+        raise ValueError(
+            f"Invalid value for `task`: expected one of {TASKS}. "
+            f"Received: task={task!r}"
+        )
     if model_kwargs.get("task", task) != task:
         raise ValueError(
             f"model_kwargs['task']={model_kwargs['task']!r} contradicts task={task!r}. "
             "Drop 'task' from model_kwargs."
         )
     for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, numbers.Integral)
+            or value < 1
+        ):
             raise ValueError(
-                f"Invalid value for `{name}`: expected a positive integer. Received: {name}={value!r}"
+                f"Invalid value for `{name}`: expected a positive integer. "
+                f"Received: {name}={value!r}"
             )
     if patience is not None and (
-        isinstance(patience, bool) or not isinstance(patience, numbers.Integral) or patience < 1
+        isinstance(patience, bool)
+        or not isinstance(patience, numbers.Integral)
+        or patience < 1
     ):
         raise ValueError(
             "Invalid value for `patience`: expected a positive integer, or None to "
@@ -110,18 +128,22 @@ def _check_inputs(model_kwargs, data, task, epochs, batch_size, learning_rate, p
         )
     missing = [split for split in SPLITS if split not in data]
     if missing:
-        raise ValueError(f"`data` is missing the splits {missing}. Received keys: {sorted(data)}")
+        raise ValueError(
+            f"`data` is missing the splits {missing}. Received keys: {sorted(data)}"
+        )
     arrays = {}
     for split in SPLITS:
         z, yphi, target = (np.asarray(a) for a in data[split])
         n = len(z)
         if z.ndim != 2 or yphi.shape != (*z.shape, 2) or target.shape[:1] != (n,):
             raise ValueError(
-                f"data[{split!r}] must be (z, yphi, target) with shapes (n, M), (n, M, 2) "
-                f"and (n,). Received: {z.shape}, {yphi.shape}, {target.shape}"
+                f"data[{split!r}] must be (z, yphi, target) with shapes (n, M), "
+                f"(n, M, 2) and (n,). Received: {z.shape}, {yphi.shape}, {target.shape}"
             )
         if n == 0:
-            raise ValueError(f"data[{split!r}] has no jets. Pass at least one jet per split.")
+            raise ValueError(
+                f"data[{split!r}] has no jets. Pass at least one jet per split."
+            )
         arrays[split] = (
             z.astype("float32"),
             yphi.astype("float32"),
@@ -152,7 +174,9 @@ def _compile(model: keras.Model, task: str, learning_rate: float) -> None:
     else:
         loss, metrics = "mse", ["mae"]
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss=loss, metrics=metrics
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        loss=loss,
+        metrics=metrics,
     )
 
 
@@ -195,7 +219,9 @@ class _TrainingState:
         return state
 
 
-def _save_checkpoint(checkpoint_dir: Path, model: keras.Model, state: _TrainingState) -> None:
+def _save_checkpoint(
+    checkpoint_dir: Path, model: keras.Model, state: _TrainingState
+) -> None:
     """Write the checkpoint of ``state.epochs_done`` and point ``latest.json`` at it.
 
     The files are written into a temporary folder that is renamed into place,
@@ -216,21 +242,24 @@ def _save_checkpoint(checkpoint_dir: Path, model: keras.Model, state: _TrainingS
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    write_json(checkpoint_dir / _LATEST, {"checkpoint": name, "fingerprint": state.fingerprint})
+    write_json(
+        checkpoint_dir / _LATEST, {"checkpoint": name, "fingerprint": state.fingerprint}
+    )
     for old in checkpoint_dir.glob(f"{_CHECKPOINT_PREFIX}*"):
         if old.name != name:
             shutil.rmtree(old, ignore_errors=True)
 
 
 def _load_checkpoint(checkpoint_dir: Path, fingerprint: str):
-    """Return (model, state) from the latest checkpoint, or None if there is none usable."""
+    """Load (model, state) from the latest checkpoint, or return None if unusable."""
     latest = checkpoint_dir / _LATEST
     if not latest.exists():
         return None
     pointer = json.loads(latest.read_text())
     if pointer["fingerprint"] != fingerprint:
         logger.warning(
-            "Checkpoint in %s belongs to other training arguments or data; starting afresh",
+            "Checkpoint in %s was written for other arguments or data; "
+            "training from scratch",
             checkpoint_dir,
         )
         _remove_checkpoints(checkpoint_dir)
@@ -246,7 +275,7 @@ def _load_checkpoint(checkpoint_dir: Path, fingerprint: str):
 
 
 def _remove_checkpoints(checkpoint_dir: Path) -> None:
-    """Delete the checkpoint files of this module and ``checkpoint_dir`` if then empty."""
+    """Delete the checkpoint files, then ``checkpoint_dir`` itself if it is empty."""
     (checkpoint_dir / _LATEST).unlink(missing_ok=True)
     for folder in checkpoint_dir.glob(f"{_CHECKPOINT_PREFIX}*"):
         shutil.rmtree(folder, ignore_errors=True)
@@ -255,7 +284,9 @@ def _remove_checkpoints(checkpoint_dir: Path) -> None:
     try:
         checkpoint_dir.rmdir()
     except OSError:
-        logger.info("Checkpoint folder %s holds other files and is kept", checkpoint_dir)
+        logger.info(
+            "Checkpoint folder %s holds other files and is kept", checkpoint_dir
+        )
 
 
 def _train_one_epoch(model, arrays, epoch: int, seed: int, batch_size: int) -> dict:
@@ -279,18 +310,24 @@ def _train_one_epoch(model, arrays, epoch: int, seed: int, batch_size: int) -> d
     return row
 
 
-def _downsample_roc(fpr: np.ndarray, tpr: np.ndarray) -> tuple[list[float], list[float]]:
+def _downsample_roc(
+    fpr: np.ndarray, tpr: np.ndarray
+) -> tuple[list[float], list[float]]:
     if len(fpr) > MAX_ROC_POINTS:
-        keep = np.unique(np.linspace(0, len(fpr) - 1, MAX_ROC_POINTS).round().astype(int))
+        keep = np.unique(
+            np.linspace(0, len(fpr) - 1, MAX_ROC_POINTS).round().astype(int)
+        )
         fpr, tpr = fpr[keep], tpr[keep]
     return fpr.tolist(), tpr.tolist()
 
 
-def _test_metrics(model, arrays, task: str, batch_size: int, state: _TrainingState) -> dict:
+def _test_metrics(
+    model, arrays, task: str, batch_size: int, state: _TrainingState
+) -> dict:
     z, yphi, target = arrays["test"]
-    test_loss = model.evaluate([z, yphi], target, batch_size=batch_size, verbose=0, return_dict=True)[
-        "loss"
-    ]
+    test_loss = model.evaluate(
+        [z, yphi], target, batch_size=batch_size, verbose=0, return_dict=True
+    )["loss"]
     prediction = model.predict([z, yphi], batch_size=batch_size, verbose=0).ravel()
     truth = target.ravel()
     seconds = [row["seconds"] for row in state.history]
@@ -350,7 +387,9 @@ def train_moment_efn(
     the outputs are written. ``threads`` sets TensorFlow's intra- and
     inter-op thread pools.
     """
-    arrays = _check_inputs(model_kwargs, data, task, epochs, batch_size, learning_rate, patience)
+    arrays = _check_inputs(
+        model_kwargs, data, task, epochs, batch_size, learning_rate, patience
+    )
     model_kwargs = {key: value for key, value in model_kwargs.items() if key != "task"}
     device = configure_devices(threads)
     logger.info(
@@ -373,19 +412,28 @@ def train_moment_efn(
         "seed": seed,
     }
     fingerprint = hashlib.blake2b(
-        (json.dumps(run_arguments, sort_keys=True, default=list) + _data_digest(arrays)).encode(),
+        (
+            json.dumps(run_arguments, sort_keys=True, default=list)
+            + _data_digest(arrays)
+        ).encode(),
         digest_size=16,
     ).hexdigest()
 
     keras.utils.set_random_seed(seed)
-    resumed = _load_checkpoint(Path(checkpoint_dir), fingerprint) if checkpoint_dir else None
+    resumed = (
+        _load_checkpoint(Path(checkpoint_dir), fingerprint) if checkpoint_dir else None
+    )
     if resumed is None:
         model = build_moment_efn(**model_kwargs, task=task)
         _compile(model, task, learning_rate)
         state = _TrainingState(fingerprint)
     else:
         model, state = resumed
-        logger.info("Resuming from the checkpoint after epoch %d in %s", state.epochs_done, checkpoint_dir)
+        logger.info(
+            "Resuming from the checkpoint after epoch %d in %s",
+            state.epochs_done,
+            checkpoint_dir,
+        )
 
     while state.epochs_done < epochs and not state.stopped_early:
         row = _train_one_epoch(model, arrays, state.epochs_done, seed, batch_size)
@@ -410,7 +458,8 @@ def train_moment_efn(
                 if state.epochs_without_improvement >= patience:
                     state.stopped_early = True
                     logger.info(
-                        "Early stopping after epoch %d: val_loss has not improved for %d epochs",
+                        "Early stopping after epoch %d: "
+                        "val_loss has not improved for %d epochs",
                         state.epochs_done,
                         patience,
                     )
@@ -421,7 +470,11 @@ def train_moment_efn(
         state.best_epoch = state.epochs_done
     elif state.best_weights is not None:
         model.set_weights(state.best_weights)
-        logger.info("Restored the weights of epoch %d (val_loss %.5g)", state.best_epoch, state.best_val_loss)
+        logger.info(
+            "Restored the weights of epoch %d (val_loss %.5g)",
+            state.best_epoch,
+            state.best_val_loss,
+        )
 
     metrics = _test_metrics(model, arrays, task, batch_size, state)
     with atomic_path(model_path) as tmp:
@@ -433,7 +486,11 @@ def train_moment_efn(
     if checkpoint_dir:
         _remove_checkpoints(Path(checkpoint_dir))
     if task == "classification":
-        logger.info("Test AUC %.4f, test loss %.5g", metrics["auc"], metrics["test_loss"])
+        logger.info(
+            "Test AUC %.4f, test loss %.5g", metrics["auc"], metrics["test_loss"]
+        )
     else:
-        logger.info("Test MSE %.5g, test loss %.5g", metrics["mse"], metrics["test_loss"])
+        logger.info(
+            "Test MSE %.5g, test loss %.5g", metrics["mse"], metrics["test_loss"]
+        )
     return metrics
