@@ -98,6 +98,7 @@ def test_select_latent_models_prefers_scan_models():
         "results/qg_scan/full/k2_d1_s0",
         "results/qg_scan/full/k2_d1_s1",
     ]
+    assert scan_model["plotted_model"] == "results/qg_scan/full/k2_d1_s0/model.keras"
     # Linear-F scan models have a different F, so they are never reused.
     assert trained_model["source"] == "latent"
     assert trained_model["run_dirs"] == [

@@ -104,6 +104,22 @@ def angularity_runs(orders: Sequence[int], networks: Sequence[str]) -> list[dict
     return runs
 
 
+def normalise_target(values: np.ndarray, train_values: np.ndarray) -> np.ndarray:
+    """Map ``values`` affinely so that ``train_values`` get unit mean and unit std.
+
+    Returns (values - mean) / std + 1 with the mean and standard deviation of
+    ``train_values``, so every split is scaled the same way.
+    """
+    train_values = np.asarray(train_values, dtype=np.float64)
+    std = train_values.std()
+    if not std > 0:
+        raise ValueError(
+            "Cannot normalise a target that is constant on the training jets "
+            f"(standard deviation {std}). Check the preprocessed store."
+        )
+    return (np.asarray(values, dtype=np.float64) - train_values.mean()) / std + 1.0
+
+
 def angularity_model_kwargs(network: str, order: int, F_l1: float) -> dict:
     """Return ``build_moment_efn`` keyword arguments of an angularity network."""
     if network == PENALISED_NETWORK:
@@ -239,8 +255,9 @@ def select_latent_models(
     A draw of the full scan with the same k and L is reused (its lowest index
     when several match, with the scan's seeds); otherwise the latent study
     trains the model. Each returned dict has ``order``, ``latent_dim``,
-    ``source`` ("qg_scan" or "latent"), ``run_dirs`` (one per seed, the first
-    one is plotted) and, for scan models, ``draw``.
+    ``source`` ("qg_scan" or "latent"), ``run_dirs`` (one per seed),
+    ``plotted_model`` (the model file of the first seed, whose Phi functions
+    are drawn) and, for scan models, ``draw``.
     """
     selected = []
     seen = set()
@@ -284,6 +301,8 @@ def select_latent_models(
                     "run_dirs": run_dirs,
                 }
             )
+    for model in selected:
+        model["plotted_model"] = f"{model['run_dirs'][0]}/model.keras"
     return selected
 
 
@@ -296,6 +315,38 @@ def latent_model(selected: Sequence[Mapping], order: int, latent_dim: int) -> di
         f"No latent-study model with k={order}, L={latent_dim}. Add "
         f"[{order}, {latent_dim}] to latent.models or {order} to latent.L1_orders."
     )
+
+
+def latent_model_kwargs(
+    order: int, latent_dim: int, Phi_width: int, F_width: int
+) -> dict:
+    """Return ``build_moment_efn`` keyword arguments of a model the latent study trains.
+
+    Phi and F have ``moment_pooling.models.SCAN_DEPTH`` hidden layers, as in the scan.
+    """
+    from moment_pooling.models import SCAN_DEPTH
+
+    return {
+        "latent_dim": int(latent_dim),
+        "order": int(order),
+        "Phi_sizes": (int(Phi_width),) * SCAN_DEPTH,
+        "F_sizes": (int(F_width),) * SCAN_DEPTH,
+        "task": "classification",
+    }
+
+
+def evaluate_phi_on_grid(model_path, grid: np.ndarray) -> np.ndarray:
+    """Load a saved Moment-EFN and return its Phi at the (y, phi) ``grid`` points.
+
+    Returns float64 of shape (len(grid), L). Imports Keras on first use.
+    """
+    import keras
+
+    from moment_pooling.models import phi_network
+
+    model = keras.models.load_model(model_path)
+    values = phi_network(model).predict(np.asarray(grid, dtype="float32"), verbose=0)
+    return np.asarray(values, dtype=np.float64)
 
 
 def yphi_grid(radius: float, n_points: int) -> np.ndarray:
