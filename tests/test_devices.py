@@ -7,6 +7,7 @@ and set CUDA_VISIBLE_DEVICES, and nothing here initialises CUDA.
 
 from __future__ import annotations
 
+import logging
 import os
 import select
 import signal
@@ -220,7 +221,8 @@ def test_visible_gpu_held_gpu_is_skipped(two_gpus, tmp_path):
                     pass
 
 
-def test_visible_gpu_under_slurm_changes_nothing(monkeypatch, tmp_path):
+def test_visible_gpu_under_slurm_changes_nothing(monkeypatch, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="moment_pooling.devices")
     monkeypatch.setenv("SLURM_JOB_ID", "42")
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3")
     lock_dir = tmp_path / "locks"
@@ -229,6 +231,9 @@ def test_visible_gpu_under_slurm_changes_nothing(monkeypatch, tmp_path):
         assert os.environ["CUDA_VISIBLE_DEVICES"] == "3"
     assert os.environ["CUDA_VISIBLE_DEVICES"] == "3"
     assert not lock_dir.exists()
+    # Training logs record which GPU SLURM gave the job.
+    assert "SLURM job 42" in caplog.text
+    assert "CUDA_VISIBLE_DEVICES=3" in caplog.text
 
 
 def test_visible_gpu_without_gpu_changes_nothing(monkeypatch, tmp_path):

@@ -125,11 +125,17 @@ def visible_gpu(
     """
     if "SLURM_JOB_ID" in os.environ:
         gpus = available_gpus()
+        logger.info(
+            "SLURM job %s: GPU assignment left to SLURM, CUDA_VISIBLE_DEVICES=%s",
+            os.environ["SLURM_JOB_ID"],
+            os.environ.get("CUDA_VISIBLE_DEVICES", "(unset)"),
+        )
         yield ",".join(gpus) if gpus else None
         return
 
     gpus = available_gpus()
     if not gpus:
+        logger.info("no GPU found: running on the CPU")
         yield None
         return
 
