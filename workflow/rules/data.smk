@@ -6,7 +6,6 @@ writes results/data/energyflow/jets.h5. `preprocess_jets` turns the store of
 the configured source into PREPROCESSED_STORE.
 """
 
-
 PYTHIA_CONFIG = config["data"].get("pythia", {})
 ENERGYFLOW_CONFIG = config["data"].get("energyflow", {})
 
@@ -15,13 +14,15 @@ ENERGYFLOW_CONFIG = config["data"].get("energyflow", {})
 SECONDS_PER_JET_ESTIMATE = 0.1
 
 
-def shard_paths(wildcards):
-    """Return every shard file that the merged Pythia store is built from."""
-    return expand(
-        "results/data/pythia/shards/{process}_{shard}.h5",
-        process=["quark", "gluon"],
-        shard=range(PYTHIA_CONFIG["shards_per_class"]),
-    )
+# Shards that the merged Pythia store is built from.
+PYTHIA_SHARDS = expand(
+    "results/data/pythia/shards/{process}_{shard}.h5",
+    process=["quark", "gluon"],
+    shard=range(PYTHIA_CONFIG.get("shards_per_class", 0)),
+)
+GENERATE_SHARD_RUNTIME_MIN = 5 + int(
+    PYTHIA_CONFIG.get("jets_per_shard", 0) * SECONDS_PER_JET_ESTIMATE / 60
+)
 
 
 rule generate_shard:
@@ -32,36 +33,39 @@ rule generate_shard:
     wildcard_constraints:
         process="quark|gluon",
         shard=r"\d+",
+    conda:
+        "../../environment.yml"
+    threads: 1
+    resources:
+        runtime=GENERATE_SHARD_RUNTIME_MIN,
+        mem_mb=2000,
     params:
         base_seed=PYTHIA_CONFIG.get("base_seed"),
         jets_per_shard=PYTHIA_CONFIG.get("jets_per_shard"),
         pthat_min=PYTHIA_CONFIG.get("pthat_min"),
         pthat_max=PYTHIA_CONFIG.get("pthat_max"),
-    threads: 1
-    resources:
-        runtime=lambda wildcards: 5
-        + int(PYTHIA_CONFIG["jets_per_shard"] * SECONDS_PER_JET_ESTIMATE / 60),
-        mem_mb=2000,
     script:
         "../scripts/generate_shard.py"
 
 
 rule merge_shards:
     input:
-        shard_paths,
+        PYTHIA_SHARDS,
     output:
         store="results/data/pythia/jets.h5",
         summary="results/data/pythia/jets_summary.json",
     log:
         "logs/merge_shards/pythia.log",
+    conda:
+        "../../environment.yml"
+    resources:
+        runtime=10,
+        mem_mb=4000,
     params:
         base_seed=PYTHIA_CONFIG.get("base_seed"),
         pthat_min=PYTHIA_CONFIG.get("pthat_min"),
         pthat_max=PYTHIA_CONFIG.get("pthat_max"),
         max_particles=config["data"].get("max_particles"),
-    resources:
-        runtime=10,
-        mem_mb=4000,
     script:
         "../scripts/merge_shards.py"
 
@@ -72,14 +76,16 @@ rule download_energyflow:
         summary="results/data/energyflow/jets_summary.json",
     log:
         "logs/download_energyflow/energyflow.log",
+    conda:
+        "../../environment.yml"
+    resources:
+        runtime=60,
+        mem_mb=8000,
     params:
         num_jets=ENERGYFLOW_CONFIG.get("num_jets"),
         cache_dir=ENERGYFLOW_CONFIG.get("cache_dir"),
         timeout_s=ENERGYFLOW_CONFIG.get("timeout_s"),
         max_particles=config["data"].get("max_particles"),
-    resources:
-        runtime=60,
-        mem_mb=8000,
     script:
         "../scripts/download_energyflow.py"
 
@@ -91,10 +97,12 @@ rule preprocess_jets:
         PREPROCESSED_STORE,
     log:
         f"logs/preprocess_jets/{DATA_SOURCE}.log",
-    params:
-        shuffle_seed=config["data"].get("shuffle_seed"),
+    conda:
+        "../../environment.yml"
     resources:
         runtime=10,
         mem_mb=8000,
+    params:
+        shuffle_seed=config["data"].get("shuffle_seed"),
     script:
         "../scripts/preprocess_jets.py"

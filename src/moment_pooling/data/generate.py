@@ -227,8 +227,8 @@ def process_batch(events: ak.Array, process: str, times: GenerationTimes) -> dic
 
     has_jet = ak.to_numpy(~ak.is_none(jet))
     jet, index, momenta, pids, pthat = (
-        jet[has_jet],
-        index[has_jet],
+        ak.drop_none(jet[has_jet], axis=0),
+        ak.drop_none(index[has_jet], axis=0),
         momenta[has_jet],
         pids[has_jet],
         pthat[has_jet],
