@@ -14,6 +14,30 @@ from snakemake.utils import validate
 CONFIG_SCHEMA = Path(workflow.basedir, "workflow", "schemas", "config.schema.yaml")
 
 
+def schema_description(schema, path):
+    """Return the description of the schema node that validates config key ``path``."""
+    node = schema
+    for part in path:
+        if isinstance(part, int):
+            prefix = node.get("prefixItems", [])
+            node = prefix[part] if part < len(prefix) else node.get("items", {})
+        else:
+            node = node.get("properties", {}).get(part, {})
+        while "$ref" in node and "description" not in node:
+            node = schema["$defs"][node["$ref"].rpartition("/")[2]]
+    while "$ref" in node and "description" not in node:
+        node = schema["$defs"][node["$ref"].rpartition("/")[2]]
+    return node.get("description")
+
+
+def format_key(path):
+    """Return a config key path as written in messages, e.g. latent.models[0][1]."""
+    key = ""
+    for part in path:
+        key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else part)
+    return key
+
+
 def describe_schema_errors(config, schema_path):
     """Return one line per schema violation: key path, bad value, allowed values."""
     schema = yaml.safe_load(Path(schema_path).read_text())
@@ -23,30 +47,70 @@ def describe_schema_errors(config, schema_path):
         validator.iter_errors(config), key=lambda e: [str(p) for p in e.absolute_path]
     )
     for error in errors:
-        path = ".".join(str(part) for part in error.absolute_path)
+        path = list(error.absolute_path)
+        key = format_key(path)
         if error.validator == "additionalProperties":
             allowed = sorted(error.schema.get("properties", {}))
             for name in sorted(set(error.instance) - set(allowed)):
-                key = f"{path}.{name}" if path else name
-                lines.append(f"{key}: unknown key. Allowed keys: {', '.join(allowed)}")
+                unknown = f"{key}.{name}" if key else name
+                lines.append(f"{unknown}: unknown key. Allowed keys: {', '.join(allowed)}")
             continue
         if error.validator == "required":
-            missing = [n for n in error.validator_value if n not in error.instance]
-            for name in missing:
-                key = f"{path}.{name}" if path else name
-                description = error.schema["properties"].get(name, {}).get("description")
+            for name in error.validator_value:
+                if name in error.instance:
+                    continue
+                missing = f"{key}.{name}" if key else name
+                description = schema_description(schema, [*path, name])
                 hint = f" ({description})" if description else ""
-                lines.append(f"{key}: missing required key{hint}")
+                lines.append(f"{missing}: missing required key{hint}")
             continue
-        description = error.schema.get("description")
-        hint = f" ({description})" if description else ""
-        lines.append(f"{path or '(top level)'}: {error.message}{hint}")
+        description = schema_description(schema, path)
+        hint = f". Expected {description}" if description else ""
+        lines.append(f"{key or '(top level)'}: {error.message}{hint}")
     return lines
 
 
+def config_dataset_size(data):
+    """Return the number of jets the data section provides, and the keys that set it."""
+    if data["source"] == "pythia":
+        pythia = data["pythia"]
+        keys = "2 x data.pythia.shards_per_class x data.pythia.jets_per_shard"
+        return 2 * pythia["shards_per_class"] * pythia["jets_per_shard"], keys
+    return data["energyflow"]["num_jets"], "data.energyflow.num_jets"
+
+
 def describe_config_inconsistencies(config):
-    """Return one line per pair of keys whose values contradict each other."""
-    return []
+    """Return one line per group of keys whose values contradict each other."""
+    lines = []
+    pythia = config["data"]["pythia"]
+    if pythia["pthat_min"] >= pythia["pthat_max"]:
+        lines.append(
+            f"data.pythia.pthat_min={pythia['pthat_min']} must be below "
+            f"data.pythia.pthat_max={pythia['pthat_max']}"
+        )
+
+    scan = config["qg_scan"]
+    if len(scan["latent_max"]) != len(scan["orders"]):
+        lines.append(
+            f"qg_scan.latent_max={scan['latent_max']} needs one entry per order in "
+            f"qg_scan.orders={scan['orders']}"
+        )
+
+    # The test split is the first jets of the store in every study, so each
+    # study's train + val + test must fit in the store on its own.
+    n_jets, size_keys = config_dataset_size(config["data"])
+    for study in ("angularity", "qg_scan"):
+        section = config[study]
+        total = section["n_train"] + section["n_val"] + section["n_test"]
+        if total > n_jets:
+            lines.append(
+                f"{study}.n_train + n_val + n_test = {section['n_train']} + "
+                f"{section['n_val']} + {section['n_test']} = {total} jets, but the "
+                f"data config provides {n_jets} ({size_keys} with data.source="
+                f"{config['data']['source']}). Reduce the {study} split or provide "
+                "more jets."
+            )
+    return lines
 
 
 def validate_config(config, schema_path):
