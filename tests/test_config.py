@@ -75,6 +75,11 @@ def deleter(path: str) -> Callable[[dict], None]:
     return apply
 
 
+def download_450_jets(config: dict) -> None:
+    config["data"]["source"] = "energyflow"
+    config["data"]["energyflow"]["num_jets"] = 450
+
+
 # (case id, change to config/test.yaml, substrings the error must contain)
 BAD_CONFIGS = [
     (
@@ -168,10 +173,7 @@ BAD_CONFIGS = [
     ),
     (
         "split_exceeds_downloaded_jets",
-        lambda config: (
-            config["data"].update(source="energyflow")
-            or config["data"]["energyflow"].update(num_jets=450)
-        ),
+        download_450_jets,
         ["angularity.n_train + n_val + n_test", "data.energyflow.num_jets"],
     ),
 ]
