@@ -131,7 +131,7 @@ def write_shard(path, jets, label):
     write_jets(
         path,
         labelled,
-        {"process": "quark" if label else "gluon"},
+        {"process": "quark" if label else "gluon", "n_events": np.int64(123)},
         require_both_classes=False,
         with_summary=False,
     )
@@ -156,7 +156,9 @@ def test_merge_shards_concatenates_and_pads(tmp_path):
     np.testing.assert_array_equal(merged.particles[:10, :12], quark.particles)
     assert summary["quark"]["count"] == 10
     assert summary["gluon"]["count"] == 8
-    assert read_attrs(tmp_path / "jets.h5")["shards"]["quark_0"]["process"] == "quark"
+    shard_attrs = read_attrs(tmp_path / "jets.h5")["shards"]
+    assert shard_attrs["quark_0"]["process"] == "quark"
+    assert shard_attrs["gluon_0"]["n_events"] == 123
 
 
 def test_merge_shards_names_bad_shard(tmp_path):

@@ -312,7 +312,9 @@ def read_attrs(path: str | os.PathLike) -> dict:
     with open_store(path) as handle:
         attrs = dict(handle.attrs)
     for key, value in attrs.items():
-        if isinstance(value, str) and value[:1] in "[{":
+        if isinstance(value, np.generic):  # h5py returns numpy scalars
+            attrs[key] = value.item()
+        elif isinstance(value, str) and value[:1] in "[{":
             attrs[key] = json.loads(value)
     return attrs
 
