@@ -57,7 +57,7 @@ class StoreError(ValueError):
 
 @dataclass
 class JetArrays:
-    """Jets in the store layout; ``extra`` holds optional per-jet datasets."""
+    """Jets in the store layout; ``extra`` contains optional per-jet datasets."""
 
     particles: np.ndarray
     labels: np.ndarray
@@ -393,7 +393,7 @@ def load_splits(
     """Read the train, val and test splits from a preprocessed store.
 
     Test is the first ``n_test`` jets, val the next ``n_val`` and train the
-    next ``n_train``, so every study sees the same test jets. Raises
+    next ``n_train``, so every study uses the same test jets. Raises
     ``ValueError`` if the sizes are negative or do not fit in the store, and
     ``StoreError`` (a ``ValueError``) if the store is unreadable.
     """
