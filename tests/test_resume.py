@@ -89,7 +89,7 @@ def result_mtimes(workdir: Path) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def resumed(tmp_path_factory):
-    """Run, kill mid-training, rerun; return what the test functions check."""
+    """Run the workflow, kill it mid-training and rerun it."""
     workdir = copy_workflow(tmp_path_factory.mktemp("resume"))
     config = yaml.safe_load((workdir / "config" / "test.yaml").read_text())
     config["angularity"]["epochs"] = RESUME_EPOCHS

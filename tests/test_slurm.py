@@ -65,7 +65,7 @@ def scontrol_job(job_id: str) -> str:
 
 @pytest.fixture(scope="module")
 def slurm_run(tmp_path_factory):
-    """Run the data rules and one training through SLURM; return workdir, output."""
+    """Run the data rules and one training through SLURM. Return workdir and output."""
     state = node_state()
     if state != "idle":
         message = (
