@@ -8,17 +8,24 @@ For L = 2, k = 2 the features are <Phi^0>, <Phi^1>, <Phi^0 Phi^0>,
 
 Evaluation. Computing every degree-j product per particle would store
 B x M x C(L + j - 1, j) values (B jets, M particles). Instead the layer splits
-each index tuple into a head of ceil(j/2) indices and a tail of floor(j/2)
-indices, and uses
+each sorted index tuple of order j into a head, its first d = ceil(j/2)
+indices, and a tail, the remaining e = floor(j/2), and uses
 
-    <Phi^a1 ... Phi^aj> = sum_i (z_i head_i) tail_i,
+    <Phi^a1 ... Phi^aj> = sum_i (z_i tail_i) head_i,
 
-where head and tail are per-particle monomials of degree at most ceil(k/2).
-One batched matmul, (B, P, M) x (B, M, Q) -> (B, P, Q), contracts every head
-with every tail over particles, and a gather keeps the entries that form the
-distinct moments. All gather indices are computed in numpy when the layer is
-built. ``benchmarks/bench_moment_pooling.py`` compares this with the
+where heads and tails are per-particle monomials of degree at most ceil(k/2)
+(for k <= 4: Phi itself and its L (L + 1) / 2 pairwise products). Per order, one
+batched matmul (B, n_e, M) x (B, M, n_d) -> (B, n_e, n_d) contracts every
+tail with every head over particles, and a gather keeps the entries that form
+the distinct moments. The gather indices are computed in numpy when the layer
+is built. ``benchmarks/bench_moment_pooling.py`` compares this with the
 per-particle product formulation.
+
+TODO: the matmul also computes tail-head pairs that form no sorted tuple (for
+j = 3, tail c with head (a, b) where c < b), about half of the entries at
+large L. Splitting the tails into a few blocks, each contracted only with the
+heads whose largest index is at most the block's largest index (a prefix of
+the colexicographic head order), would skip most of them.
 """
 
 from __future__ import annotations
@@ -60,38 +67,28 @@ def moment_multisets(latent_dim: int, order: int) -> list[tuple[int, ...]]:
     return multisets
 
 
-def _monomials(latent_dim: int, degrees: range) -> list[tuple[int, ...]]:
-    """Return the sorted index tuples of all monomials with degree in ``degrees``."""
-    monomials: list[tuple[int, ...]] = []
-    for degree in degrees:
-        monomials.extend(
-            itertools.combinations_with_replacement(range(latent_dim), degree)
-        )
-    return monomials
+def _colex_monomials(latent_dim: int, max_degree: int):
+    """Return the monomials of degree 1..max_degree in colexicographic order.
 
-
-def _monomial_recursion(
-    monomials: list[tuple[int, ...]], latent_dim: int
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Return, per degree >= 2, the gather indices that build it from degree - 1.
-
-    A monomial (a1, ..., ad) is the monomial (a1, ..., a(d-1)) times Phi^ad.
-    Positions refer to the running concatenation [Phi, degree 2, degree 3, ...].
+    ``monomials[d]`` lists sorted index tuples ordered by their last (largest)
+    index first. So the degree d - 1 monomials whose largest index is at most
+    c are the first C(c + d - 1, d - 1) entries, and the degree-d monomials
+    ending in c are those entries times Phi^c. ``prefix_counts[d][c]`` is that
+    count, which lets ``call`` build degree d with one slice and one multiply
+    per c instead of a gather (gathers are several times slower, forward and
+    backward, on TensorFlow's CPU kernels).
     """
-    position = {(a,): a for a in range(latent_dim)}
-    steps = []
-    degree = 2
-    while True:
-        block = [m for m in monomials if len(m) == degree]
-        if not block:
-            return steps
-        offset = len(position)
-        prefixes = np.array([position[m[:-1]] for m in block], dtype="int32")
-        lasts = np.array([m[-1] for m in block], dtype="int32")
-        for i, m in enumerate(block):
-            position[m] = offset + i
-        steps.append((prefixes, lasts))
-        degree += 1
+    monomials = {1: [(a,) for a in range(latent_dim)]}
+    prefix_counts = {}
+    for degree in range(2, max_degree + 1):
+        block, counts = [], []
+        for c in range(latent_dim):
+            count = math.comb(c + degree - 1, degree - 1)
+            block.extend(m + (c,) for m in monomials[degree - 1][:count])
+            counts.append(count)
+        monomials[degree] = block
+        prefix_counts[degree] = counts
+    return monomials, prefix_counts
 
 
 @keras.saving.register_keras_serializable(package="moment_pooling")
@@ -169,48 +166,54 @@ class MomentPooling(keras.layers.Layer):
         self.latent_dim = L
         k = self.order
 
-        # Heads have degree ceil(j/2) in 1..ceil(k/2) and tails degree floor(j/2)
-        # in 0..floor(k/2). The layer builds the union of both sets per particle.
-        max_degree = (k + 1) // 2
-        self._heads = _monomials(L, range(1, max_degree + 1))
-        self._tails = _monomials(L, range(0, k // 2 + 1))
-        self._recursion = _monomial_recursion(self._heads, L)
-        # Tails of degree >= 1 are the first entries of the head list.
-        self._n_tails_nonconstant = len(self._tails) - 1
+        # Order j contracts heads of degree d = ceil(j/2) with tails of degree
+        # e = floor(j/2) <= d. Tails carry the weight z, because they are the
+        # smaller factor, and the degree-0 tail is z itself.
+        self._monomials, self._prefix_counts = _colex_monomials(L, (k + 1) // 2)
+        self._order_blocks = [((j + 1) // 2, j // 2) for j in range(1, k + 1)]
 
-        head_position = {m: i for i, m in enumerate(self._heads)}
-        tail_position = {m: i for i, m in enumerate(self._tails)}
-        n_tails = len(self._tails)
+        position = {
+            m: i for block in self._monomials.values() for i, m in enumerate(block)
+        }
+        position[()] = 0
         gather = []
-        for multiset in moment_multisets(L, k):
-            split = (len(multiset) + 1) // 2
-            head, tail = multiset[:split], multiset[split:]
-            gather.append(head_position[head] * n_tails + tail_position[tail])
+        offset = 0
+        for j, (head_degree, _) in enumerate(self._order_blocks, start=1):
+            n_heads = len(self._monomials[head_degree])
+            for multiset in itertools.combinations_with_replacement(range(L), j):
+                head, tail = multiset[:head_degree], multiset[head_degree:]
+                gather.append(offset + position[tail] * n_heads + position[head])
+            n_tails = len(self._monomials[j // 2]) if j > 1 else 1
+            offset += n_tails * n_heads
         self._gather_indices = np.asarray(gather, dtype="int32")
-        self._n_products = len(self._heads) * n_tails
 
     def call(self, inputs):
         z, Phi = inputs
         z = ops.cast(z, self.compute_dtype)
         Phi = ops.cast(Phi, self.compute_dtype)
 
-        # Per-particle monomials [Phi, degree 2, ..., degree ceil(k/2)].
-        monomials = Phi
-        for prefixes, lasts in self._recursion:
-            block = ops.take(monomials, prefixes, axis=-1) * ops.take(
-                Phi, lasts, axis=-1
-            )
-            monomials = ops.concatenate([monomials, block], axis=-1)
+        # Per-particle monomials of each degree up to ceil(k/2), shape (B, M, n_d).
+        monomials = {1: Phi}
+        for degree, counts in self._prefix_counts.items():
+            previous = monomials[degree - 1]
+            factors = [
+                previous[..., :count] * Phi[..., c : c + 1]
+                for c, count in enumerate(counts)
+            ]
+            monomials[degree] = ops.concatenate(factors, axis=-1)
 
-        weighted_heads = monomials * ops.expand_dims(z, -1)
-        tails = [ops.ones_like(ops.expand_dims(z, -1))]
-        if self._n_tails_nonconstant:
-            tails.append(monomials[..., : self._n_tails_nonconstant])
-        tails = ops.concatenate(tails, axis=-1) if len(tails) > 1 else tails[0]
-
-        # (B, P, M) x (B, M, Q) -> (B, P, Q): every head against every tail.
-        products = ops.matmul(ops.transpose(weighted_heads, (0, 2, 1)), tails)
-        products = ops.reshape(products, (-1, self._n_products))
+        z = ops.expand_dims(z, -1)
+        weighted_tails = {0: z}
+        blocks = []
+        for head_degree, tail_degree in self._order_blocks:
+            if tail_degree not in weighted_tails:
+                weighted_tails[tail_degree] = z * monomials[tail_degree]
+            # (B, n_e, M) x (B, M, n_d) -> (B, n_e, n_d). Only the smaller tail
+            # factor is transposed, which is cheaper than ops.einsum on TF.
+            tails = ops.transpose(weighted_tails[tail_degree], (0, 2, 1))
+            block = ops.matmul(tails, monomials[head_degree])
+            blocks.append(ops.reshape(block, (ops.shape(block)[0], -1)))
+        products = ops.concatenate(blocks, axis=-1) if len(blocks) > 1 else blocks[0]
         return ops.take(products, self._gather_indices, axis=1)
 
     def compute_output_shape(self, input_shape):
