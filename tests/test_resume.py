@@ -21,6 +21,8 @@ import keras
 import pytest
 import yaml
 
+# Registers MomentPooling, so that saved models load.
+import moment_pooling.layers  # noqa: F401
 from conftest import copy_workflow, workflow_env
 from moment_pooling.provenance import read_table
 

@@ -21,6 +21,9 @@ import h5py
 import keras
 import pytest
 
+# Registers MomentPooling, so that saved models load.
+import moment_pooling.layers  # noqa: F401
+
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[1]
