@@ -9,8 +9,8 @@ the configured source into PREPROCESSED_STORE.
 PYTHIA_CONFIG = config["data"].get("pythia", {})
 ENERGYFLOW_CONFIG = config["data"].get("energyflow", {})
 
-# Generation cost measured by benchmarks/bench_generation.py: about 50 ms per
-# kept jet on one core; the runtime request allows twice that plus start-up.
+# Generation cost (docs/benchmarks.md): about 60 ms per kept jet on one core.
+# The runtime request allows 100 ms per jet plus 5 minutes.
 SECONDS_PER_JET_ESTIMATE = 0.1
 
 
