@@ -78,9 +78,9 @@ def test_build_moment_efn_layer_names_and_activations():
     assert regression.get_layer("output").activation is keras.activations.linear
 
 
-def test_build_moment_efn_linear_network_is_linear_in_moments():
-    # With linear Phi and F and k = 2, the output is a quadratic form of
-    # sum_i z_i (y_i, phi_i), so it is exactly representable in closed form.
+def test_linear_moment_efn_closed_form():
+    # With linear Phi and F and k = 2, the output is a linear function of the
+    # first and second z-weighted moments of Phi = W (y, phi) + b.
     rng = np.random.default_rng(0)
     model = build_moment_efn(
         2, 2, (), (), task="regression", linear_Phi=True, linear_F=True
@@ -231,7 +231,7 @@ def test_sample_architectures_spread_in_log_count(order, latent_max):
     )
     assert counts.min() >= smallest
     assert counts.max() <= largest
-    # Each fifth of the log range holds about 40 of 200 draws if log counts
+    # Each fifth of the log range contains about 40 of 200 draws if log counts
     # are uniform. Uniform draws from the grid would put nearly all in the top.
     edges = np.linspace(math.log(smallest), math.log(largest), 6)
     per_bin = np.histogram(np.log(counts), bins=edges)[0]

@@ -83,16 +83,18 @@ def build_moment_efn(
     """Build an uncompiled Moment-EFN of order ``order`` and latent dimension L.
 
     The model maps inputs ``z`` (batch, particles) and ``yphi``
-    (batch, particles, 2) to one output per jet. Phi is Dense layers of widths
-    ``Phi_sizes`` followed by a Dense(latent_dim) layer, all with
-    ``activation``, applied to each particle; ``MomentPooling(order)`` pools
-    it; F is Dense layers of widths ``F_sizes`` with ``activation`` followed
-    by Dense(1) with a sigmoid ("classification") or no activation
-    ("regression"). ``linear_Phi`` makes Phi one Dense(latent_dim) without
-    activation and ``linear_F`` makes F one Dense(1) (sigmoid still applied
-    for classification); both require the matching sizes to be empty.
-    ``Phi_l1`` and ``F_l1`` add L1 penalties on the kernels of the Phi and F
-    layers (the output layer counts as F). Layers are named "Phi_0", ...,
+    (batch, particles, 2) to one output per jet. Phi, applied to each
+    particle, is Dense layers of widths ``Phi_sizes`` followed by a
+    Dense(latent_dim) layer, all with ``activation``. ``MomentPooling(order)``
+    pools Phi over the particles. F is Dense layers of widths ``F_sizes`` with
+    ``activation``, followed by Dense(1) with a sigmoid ("classification") or
+    no activation ("regression").
+
+    ``linear_Phi`` makes Phi one Dense(latent_dim) without activation, and
+    ``linear_F`` makes F one Dense(1), still with the sigmoid for
+    classification. Both require the matching sizes to be empty. ``Phi_l1``
+    and ``F_l1`` add L1 penalties on the kernels of the Phi and F layers,
+    where the output layer counts as F. Layers are named "Phi_0", ...,
     "moment_pooling", "F_0", ..., "output".
     """
     Phi_sizes, F_sizes = _check_architecture(
@@ -242,11 +244,11 @@ def sample_architectures(
     three hidden layers of that width. Uniform draws from the grid would put
     nearly all counts near the top of the range, because the number of
     architectures grows with the count. Instead each draw picks a target log
-    count uniformly between the smallest and largest count on the grid, then
-    picks uniformly among grid points whose log count lies within 1 % of the
-    log range of the target (the nearest point when none does). So log counts
-    are uniform up to that window, and the architecture is random among those
-    of similar size.
+    count uniformly between the smallest and largest count on the grid. It then
+    picks uniformly among the grid points whose log count lies within 1 % of
+    the log range of the target, or the nearest point when none does. So log
+    counts are uniform up to that window, and the architecture is random among
+    those of similar size.
 
     Returns one dict per draw with ``Phi_width``, ``F_width``,
     ``latent_dim`` and ``n_params`` (Python ints). The result depends only on

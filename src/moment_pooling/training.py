@@ -2,11 +2,10 @@
 
 Each epoch visits the training jets in an order drawn from
 ``numpy.random.default_rng([seed, epoch])``, so the order depends only on the
-seed and the epoch number. Together with the model, the Adam state and the
-early-stopping state saved after every epoch, this lets a run that was killed
-and restarted with the same arguments finish with the same weights as one
-that was never interrupted (on CPU, where TensorFlow ops are made
-deterministic).
+seed and the epoch number. The model, the Adam state and the early-stopping
+state are saved after every epoch. So a run that was killed and restarted with
+the same arguments finishes with the same weights as an uninterrupted run, on
+CPU, where TensorFlow ops are made deterministic.
 """
 
 from __future__ import annotations
@@ -47,7 +46,7 @@ _CHECKPOINT_PREFIX = "epoch-"
 def configure_devices(threads: int | None = None) -> str:
     """Set TensorFlow's thread pools and GPU memory growth; return the device used.
 
-    Returns "GPU" when TensorFlow sees a GPU (memory growth is then switched
+    Returns "GPU" when TensorFlow detects a GPU (memory growth is then switched
     on) and "CPU" otherwise, where ops are also made deterministic. Thread
     counts and memory growth can only be set before TensorFlow initialises its
     runtime. A later call logs a warning and keeps the existing settings.
@@ -285,7 +284,7 @@ def _remove_checkpoints(checkpoint_dir: Path) -> None:
         checkpoint_dir.rmdir()
     except OSError:
         logger.info(
-            "Checkpoint folder %s holds other files and is kept", checkpoint_dir
+            "Checkpoint folder %s contains other files and is kept", checkpoint_dir
         )
 
 
@@ -375,11 +374,12 @@ def train_moment_efn(
     ``patience``, training stops after that many epochs without a lower
     validation loss and the weights of the best epoch are restored.
 
-    Outputs, each written atomically: ``model_path`` (.keras), ``history_path``
-    (CSV with one row per epoch: epoch, loss, val_loss, seconds and the
-    compiled metrics) and ``metrics_path`` (JSON, the returned dict: task,
-    n_params, epochs_run, best_epoch, seconds_per_epoch, test_loss, n_test,
-    plus auc, roc_fpr and roc_tpr for classification or mse for regression).
+    Each output is written atomically. ``model_path`` is the .keras model.
+    ``history_path`` is a CSV table with one row per epoch: epoch, loss,
+    val_loss, seconds and the compiled metrics. ``metrics_path`` is JSON with
+    the returned dict: task, n_params, epochs_run, best_epoch,
+    seconds_per_epoch, test_loss, n_test, and for classification auc, roc_fpr
+    and roc_tpr (at most 200 points), for regression mse.
 
     With ``checkpoint_dir``, the model, Adam state, history and early-stopping
     state are saved there after every epoch. A rerun with the same arguments
