@@ -6,8 +6,9 @@ writes results/data/energyflow/jets.h5. `preprocess_jets` turns the store of
 the configured source into PREPROCESSED_STORE.
 """
 
-PYTHIA_CONFIG = config["data"].get("pythia", {})
-ENERGYFLOW_CONFIG = config["data"].get("energyflow", {})
+# The config schema requires both sections, whichever source is chosen.
+PYTHIA_CONFIG = config["data"]["pythia"]
+ENERGYFLOW_CONFIG = config["data"]["energyflow"]
 
 # Generation cost (docs/benchmarks.md): about 60 ms per kept jet on one core.
 # The runtime request allows 100 ms per jet plus 5 minutes.
@@ -18,10 +19,10 @@ SECONDS_PER_JET_ESTIMATE = 0.1
 PYTHIA_SHARDS = expand(
     "results/data/pythia/shards/{process}_{shard}.h5",
     process=["quark", "gluon"],
-    shard=range(PYTHIA_CONFIG.get("shards_per_class", 0)),
+    shard=range(PYTHIA_CONFIG["shards_per_class"]),
 )
 GENERATE_SHARD_RUNTIME_MIN = 5 + int(
-    PYTHIA_CONFIG.get("jets_per_shard", 0) * SECONDS_PER_JET_ESTIMATE / 60
+    PYTHIA_CONFIG["jets_per_shard"] * SECONDS_PER_JET_ESTIMATE / 60
 )
 
 
@@ -40,10 +41,10 @@ rule generate_shard:
         runtime=GENERATE_SHARD_RUNTIME_MIN,
         mem_mb=2000,
     params:
-        base_seed=PYTHIA_CONFIG.get("base_seed"),
-        jets_per_shard=PYTHIA_CONFIG.get("jets_per_shard"),
-        pthat_min=PYTHIA_CONFIG.get("pthat_min"),
-        pthat_max=PYTHIA_CONFIG.get("pthat_max"),
+        base_seed=PYTHIA_CONFIG["base_seed"],
+        jets_per_shard=PYTHIA_CONFIG["jets_per_shard"],
+        pthat_min=PYTHIA_CONFIG["pthat_min"],
+        pthat_max=PYTHIA_CONFIG["pthat_max"],
     script:
         "../scripts/generate_shard.py"
 
@@ -62,10 +63,10 @@ rule merge_shards:
         runtime=10,
         mem_mb=4000,
     params:
-        base_seed=PYTHIA_CONFIG.get("base_seed"),
-        pthat_min=PYTHIA_CONFIG.get("pthat_min"),
-        pthat_max=PYTHIA_CONFIG.get("pthat_max"),
-        max_particles=config["data"].get("max_particles"),
+        base_seed=PYTHIA_CONFIG["base_seed"],
+        pthat_min=PYTHIA_CONFIG["pthat_min"],
+        pthat_max=PYTHIA_CONFIG["pthat_max"],
+        max_particles=config["data"]["max_particles"],
     script:
         "../scripts/merge_shards.py"
 
@@ -82,10 +83,10 @@ rule download_energyflow:
         runtime=60,
         mem_mb=8000,
     params:
-        num_jets=ENERGYFLOW_CONFIG.get("num_jets"),
-        cache_dir=ENERGYFLOW_CONFIG.get("cache_dir"),
-        timeout_s=ENERGYFLOW_CONFIG.get("timeout_s"),
-        max_particles=config["data"].get("max_particles"),
+        num_jets=ENERGYFLOW_CONFIG["num_jets"],
+        cache_dir=ENERGYFLOW_CONFIG["cache_dir"],
+        timeout_s=ENERGYFLOW_CONFIG["timeout_s"],
+        max_particles=config["data"]["max_particles"],
     script:
         "../scripts/download_energyflow.py"
 
@@ -103,6 +104,6 @@ rule preprocess_jets:
         runtime=10,
         mem_mb=8000,
     params:
-        shuffle_seed=config["data"].get("shuffle_seed"),
+        shuffle_seed=config["data"]["shuffle_seed"],
     script:
         "../scripts/preprocess_jets.py"
