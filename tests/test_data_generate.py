@@ -65,20 +65,20 @@ def test_select_hard_process_keeps_light_quarks_only():
     all_ids = np.abs(
         [ids[0] for ids in prt[(prt.status == -23) & (abs(prt.id) != 23)].id.tolist()]
     )
-    kept, pthat = select_hard_process(events, "quark")
-    kept_prt = kept.prt
-    kept_ids = np.abs(
+    selected, pthat = select_hard_process(events, "quark")
+    selected_prt = selected.prt
+    selected_ids = np.abs(
         [
             ids[0]
-            for ids in kept_prt[
-                (kept_prt.status == -23) & (abs(kept_prt.id) != 23)
+            for ids in selected_prt[
+                (selected_prt.status == -23) & (abs(selected_prt.id) != 23)
             ].id.tolist()
         ]
     )
     # q g -> Z q produces c and b quarks too; these events must be dropped.
     assert np.isin(all_ids, (4, 5)).any()
-    assert np.isin(kept_ids, (1, 2, 3)).all()
-    assert len(kept) == np.isin(all_ids, (1, 2, 3)).sum()
+    assert np.isin(selected_ids, (1, 2, 3)).all()
+    assert len(selected) == np.isin(all_ids, (1, 2, 3)).sum()
     assert ((pthat >= PTHAT_MIN) & (pthat <= PTHAT_MAX)).all()
 
 

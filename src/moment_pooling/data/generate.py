@@ -315,12 +315,12 @@ def generate_jets(
         "jet_phi": [],
         "pthat": [],
     }
-    kept = n_events = 0
+    n_kept = n_events = 0
     last_report = time.perf_counter()
-    while kept < n_jets and (max_events is None or n_events < max_events):
+    while n_kept < n_jets and (max_events is None or n_events < max_events):
         # Request enough events for the remaining jets at the acceptance so far.
-        acceptance = kept / n_events if kept else 0.3
-        batch = int(np.ceil(1.1 * (n_jets - kept) / max(acceptance, 0.02)))
+        acceptance = n_kept / n_events if n_kept else 0.3
+        batch = int(np.ceil(1.1 * (n_jets - n_kept) / max(acceptance, 0.02)))
         batch = min(max(batch, MIN_BATCH_EVENTS), MAX_BATCH_EVENTS)
         if max_events is not None:
             batch = min(batch, max_events - n_events)
@@ -333,22 +333,22 @@ def generate_jets(
         n_events += batch
         for name in blocks:
             blocks[name].append(result[name])
-        kept += len(result["jet_pt"])
+        n_kept += len(result["jet_pt"])
 
         now = time.perf_counter()
-        if now - last_report > PROGRESS_INTERVAL_S or kept >= n_jets:
+        if now - last_report > PROGRESS_INTERVAL_S or n_kept >= n_jets:
             last_report = now
             elapsed = now - start
             logger.info(
-                "%s seed %d: %d/%d jets kept from %d events (acceptance %.3f), "
+                "%s seed %d: %d/%d jets n_kept from %d events (acceptance %.3f), "
                 "%.1f jets/s",
                 process,
                 seed,
-                min(kept, n_jets),
+                min(n_kept, n_jets),
                 n_jets,
                 n_events,
-                kept / n_events,
-                kept / elapsed,
+                n_kept / n_events,
+                n_kept / elapsed,
             )
 
     particles = _concatenate_padded(blocks["particles"])[:n_jets]
