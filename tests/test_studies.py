@@ -1,3 +1,4 @@
+import json
 import math
 
 import numpy as np
@@ -194,3 +195,77 @@ def test_fit_log_radial_recovers_coefficients():
     assert fit == pytest.approx({"a": 1.0, "b": 0.5, "r2": 1.0})
     with pytest.raises(ValueError, match="r > 0"):
         studies.fit_log_radial(np.array([0.0, 0.1]), np.array([1.0, 2.0]))
+
+
+def separable_features(n_jets, seed):
+    """Two Gaussian classes 3 standard deviations apart in the first feature."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n_jets) % 2
+    features = rng.normal(size=(n_jets, 3))
+    features[:, 0] += 3.0 * labels
+    return features, labels
+
+
+def test_train_dense_classifier_writes_metrics(tmp_path):
+    from moment_pooling.analytic import train_dense_classifier
+    from moment_pooling.provenance import read_table
+
+    data = {
+        split: separable_features(n_jets, seed)
+        for seed, (split, n_jets) in enumerate(
+            (("train", 400), ("val", 100), ("test", 200))
+        )
+    }
+    paths = {
+        "model_path": tmp_path / "model.keras",
+        "history_path": tmp_path / "history.csv",
+        "metrics_path": tmp_path / "metrics.json",
+    }
+    metrics = train_dense_classifier(
+        data,
+        hidden_sizes=[8],
+        epochs=4,
+        batch_size=32,
+        learning_rate=1e-2,
+        patience=2,
+        seed=0,
+        threads=1,
+        **paths,
+    )
+    assert json.loads(paths["metrics_path"].read_text()) == metrics
+    assert metrics["task"] == "classification"
+    # Classes 3 sigma apart give an ideal AUC of Phi(3 / sqrt(2)) = 0.983.
+    assert metrics["auc"] > 0.9
+    assert metrics["n_test"] == 200
+    assert 1 <= metrics["best_epoch"] <= metrics["epochs_run"] <= 4
+    assert len(metrics["roc_fpr"]) == len(metrics["roc_tpr"])
+    history, _ = read_table(paths["history_path"])
+    assert len(history) == metrics["epochs_run"]
+    assert {"epoch", "loss", "val_loss", "seconds"} <= set(history[0])
+    assert paths["model_path"].stat().st_size > 0
+
+
+def test_train_dense_classifier_rejects_bad_input(tmp_path):
+    from moment_pooling.analytic import train_dense_classifier
+
+    features, labels = separable_features(20, 0)
+    paths = {
+        "model_path": tmp_path / "m.keras",
+        "history_path": tmp_path / "h.csv",
+        "metrics_path": tmp_path / "m.json",
+    }
+    settings = {"hidden_sizes": [4], "epochs": 1, "batch_size": 8, "seed": 0}
+    with pytest.raises(ValueError, match="missing the splits"):
+        train_dense_classifier({"train": (features, labels)}, **settings, **paths)
+    one_class = {s: (features, np.zeros(20)) for s in ("train", "val", "test")}
+    with pytest.raises(ValueError, match="quark"):
+        train_dense_classifier(one_class, **settings, **paths)
+    with_nan = features.copy()
+    with_nan[0, 0] = np.nan
+    bad = {s: (with_nan, labels) for s in ("train", "val", "test")}
+    with pytest.raises(ValueError, match="NaN"):
+        train_dense_classifier(bad, **settings, **paths)
+    good = {s: (features, labels) for s in ("train", "val", "test")}
+    with pytest.raises(ValueError, match="hidden_sizes"):
+        train_dense_classifier(good, **dict(settings, hidden_sizes=[]), **paths)
+    assert not paths["metrics_path"].exists()

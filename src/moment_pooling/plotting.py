@@ -1,9 +1,9 @@
 """Figures of the four studies, drawn from the aggregated result tables.
 
 Every ``plot_*`` function takes table rows as returned by
-:func:`moment_pooling.provenance.read_table` (dicts of strings; numbers are
-also accepted) and writes one figure to each path in ``paths``, in the format
-given by the path's suffix (``.pdf``, ``.png``). Figures are built with
+:func:`moment_pooling.provenance.read_table`: dicts of strings, or of numbers.
+It writes one figure to each path in ``paths``, in the format given by the
+path's suffix (``.pdf``, ``.png``). Figures are built with
 :class:`matplotlib.figure.Figure`, so no pyplot state or display is needed.
 """
 
@@ -186,7 +186,7 @@ def plot_linear_phi(
                 fontsize=8,
                 bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"},
             )
-            axis.set_title(f"{_network_title(network)}: " + rf"$\Phi^{{{index + 1}}}$")
+            axis.set_title(f"{_network_title(network)}\n" + rf"$\Phi^{{{index + 1}}}$")
             axis.set_xlabel(ANGLE_LABELS[0])
             axis.set_ylabel(ANGLE_LABELS[1])
             axis.set_aspect("equal")
@@ -245,9 +245,9 @@ def normalise_range(values: np.ndarray) -> np.ndarray:
 
 
 def plot_latent_bands(models: Sequence[Mapping], paths: Iterable) -> None:
-    """Draw, for each model, the band of every Phi^a between 45% and 55% of its range.
+    """Draw the band where each Phi^a lies between 45% and 55% of its range.
 
-    ``models`` holds dicts with ``title`` and ``rows`` (the model's grid table:
+    ``models`` contains dicts with ``title`` and ``rows`` (the model's grid table:
     y, phi, Phi_0, ..., Phi_{L-1}). One panel per model, one colour per Phi^a.
     """
     figure, axes = _panel_grid(len(models))
@@ -297,7 +297,7 @@ def plot_radial(
 ) -> None:
     """Plot the single Phi of each L = 1 model against r with its a + b log r fit.
 
-    ``models`` holds dicts with ``order``, ``title`` and ``rows`` (grid table
+    ``models`` contains dicts with ``order``, ``title`` and ``rows`` (grid table
     with Phi_0); ``fits`` rows have ``order``, ``a``, ``b`` and ``r2``.
     """
     figure, axes = _panel_grid(len(models))

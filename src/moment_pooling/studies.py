@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
-# Output folders of the training rules; the rule files use the same templates.
+# Output folders of the training rules. The rule files use the same templates.
 ANGULARITY_RUN_DIR = "results/angularity/{network}_k{order}"
 QG_SCAN_RUN_DIR = "results/qg_scan/{scan}/k{order}_d{draw}_s{seed}"
 LATENT_RUN_DIR = "results/latent/k{order}_L{latent_dim}_s{seed}"
@@ -64,7 +64,7 @@ def dataset_size(data_config: Mapping) -> int:
 def check_split_sizes(config: Mapping) -> None:
     """Raise ``ValueError`` if a study's train + val + test split exceeds the data.
 
-    Checks the ``angularity`` and ``qg_scan`` sections; the latent and analytic
+    Checks the ``angularity`` and ``qg_scan`` sections. The latent and analytic
     studies reuse the ``qg_scan`` split.
     """
     n_jets = dataset_size(config["data"])
@@ -252,9 +252,9 @@ def select_latent_models(
 ) -> list[dict]:
     """Choose, for each requested (k, L), a scan model or a new latent training.
 
-    A draw of the full scan with the same k and L is reused (its lowest index
-    when several match, with the scan's seeds); otherwise the latent study
-    trains the model. Each returned dict has ``order``, ``latent_dim``,
+    A draw of the full scan with the same k and L is reused with the scan's
+    seeds, taking the lowest draw index when several match. Otherwise the
+    latent study trains the model. Each returned dict has ``order``, ``latent_dim``,
     ``source`` ("qg_scan" or "latent"), ``run_dirs`` (one per seed),
     ``plotted_model`` (the model file of the first seed, whose Phi functions
     are drawn) and, for scan models, ``draw``.
@@ -381,7 +381,7 @@ def fit_log_radial(r: np.ndarray, values: np.ndarray) -> list[dict]:
     """
     r = np.asarray(r, dtype=np.float64)
     if np.any(r <= 0):
-        raise ValueError("fit_log_radial needs r > 0; drop the point at r = 0 first.")
+        raise ValueError("fit_log_radial needs r > 0. Drop the points at r = 0 first.")
     design = np.column_stack([np.ones_like(r), np.log(r)])
     return _least_squares(design, values, ("a", "b"))
 
