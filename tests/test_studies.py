@@ -269,3 +269,13 @@ def test_train_dense_classifier_rejects_bad_input(tmp_path):
     with pytest.raises(ValueError, match="hidden_sizes"):
         train_dense_classifier(good, **dict(settings, hidden_sizes=[]), **paths)
     assert not paths["metrics_path"].exists()
+
+
+def test_select_keys_returns_named_entries():
+    section = {"epochs": 3, "patience": None, "n_draws": 25}
+    assert studies.select_keys(section, studies.TRAINING_KEYS) == {
+        "epochs": 3,
+        "patience": None,
+    }
+    with pytest.raises(KeyError, match="n_train"):
+        studies.select_keys(section, studies.SPLIT_KEYS)

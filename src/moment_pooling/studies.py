@@ -44,6 +44,20 @@ def effective_latent_dim(latent_dim: int, order: int) -> int:
     return math.comb(latent_dim + order, order)
 
 
+TRAINING_KEYS = ("epochs", "patience")
+OPTIMISER_KEYS = ("batch_size", "learning_rate")
+SPLIT_KEYS = ("n_train", "n_val", "n_test")
+
+
+def select_keys(section: Mapping, keys: Iterable[str]) -> dict:
+    """Return the entries of ``section`` named in ``keys``.
+
+    Rules pass only the settings a job reads as ``params``, so that changing
+    another key of the same config section does not rerun the job.
+    """
+    return {key: section[key] for key in keys}
+
+
 # ----------------------------------------------------------------------------
 # Data sizes
 

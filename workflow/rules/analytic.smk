@@ -42,9 +42,16 @@ rule train_analytic:
         features="|".join(ANALYTIC_FEATURES),
         seed=r"\d+",
     params:
-        study=ANALYTIC,
-        splits=QG_SCAN,
-        training=config["training"],
+        study=lambda wildcards: studies.select_keys(
+            ANALYTIC,
+            [
+                *studies.TRAINING_KEYS,
+                "hidden_sizes",
+                "n_moments" if wildcards.features == "moments" else "betas",
+            ],
+        ),
+        splits=studies.select_keys(QG_SCAN, studies.SPLIT_KEYS),
+        training=studies.select_keys(config["training"], studies.OPTIMISER_KEYS),
     threads: config["training"]["threads"]
     resources:
         gpu=1,

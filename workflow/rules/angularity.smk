@@ -62,8 +62,10 @@ rule train_angularity:
         model_kwargs=lambda wildcards: studies.angularity_model_kwargs(
             wildcards.network, int(wildcards.order), ANGULARITY["F_l1"]
         ),
-        study=ANGULARITY,
-        training=config["training"],
+        study=studies.select_keys(
+            ANGULARITY, [*studies.TRAINING_KEYS, *studies.SPLIT_KEYS, "seed"]
+        ),
+        training=studies.select_keys(config["training"], studies.OPTIMISER_KEYS),
         checkpoint_dir="results/checkpoints/train_angularity/{network}_k{order}",
     threads: config["training"]["threads"]
     resources:

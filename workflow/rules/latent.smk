@@ -55,9 +55,9 @@ rule train_latent:
             LATENT["Phi_width"],
             LATENT["F_width"],
         ),
-        study=LATENT,
-        splits=QG_SCAN,
-        training=config["training"],
+        study=studies.select_keys(LATENT, studies.TRAINING_KEYS),
+        splits=studies.select_keys(QG_SCAN, studies.SPLIT_KEYS),
+        training=studies.select_keys(config["training"], studies.OPTIMISER_KEYS),
         checkpoint_dir="results/checkpoints/train_latent/k{order}_L{latent_dim}_s{seed}",
     threads: config["training"]["threads"]
     resources:

@@ -37,7 +37,10 @@ rule write_qg_scan_draws:
         "logs/write_qg_scan_draws/write_qg_scan_draws.log",
     params:
         draws=QG_SCAN_DRAWS,
-        scan=QG_SCAN,
+        scan=studies.select_keys(
+            QG_SCAN,
+            ("orders", "latent_max", "width_max", "n_draws", "draw_seed", "linear_F_scan"),
+        ),
     conda:
         "../../environment.yml"
     script:
@@ -67,9 +70,9 @@ rule train_qg_scan:
                 QG_SCAN_DRAWS, wildcards.scan, int(wildcards.order), int(wildcards.draw)
             )
         ),
-        study=QG_SCAN,
-        splits=QG_SCAN,
-        training=config["training"],
+        study=studies.select_keys(QG_SCAN, studies.TRAINING_KEYS),
+        splits=studies.select_keys(QG_SCAN, studies.SPLIT_KEYS),
+        training=studies.select_keys(config["training"], studies.OPTIMISER_KEYS),
         checkpoint_dir="results/checkpoints/train_qg_scan/{scan}/k{order}_d{draw}_s{seed}",
     threads: config["training"]["threads"]
     resources:
