@@ -2,7 +2,8 @@
 
 Starts the tiny workflow (angularity trainings lengthened to 30 epochs so that
 one is caught mid-run), kills Snakemake's whole process group once a training
-has checkpointed an epoch and logged the next, and reruns the same command.
+has checkpointed an epoch and logged the next, removes the stale lock with
+--unlock and reruns the same command with --rerun-incomplete.
 """
 
 from __future__ import annotations
@@ -130,6 +131,16 @@ def resumed(tmp_path_factory):
         if name not in incomplete
     }
 
+    # SIGKILL leaves Snakemake's lock on the working directory behind.
+    unlock = subprocess.run(
+        [*snakemake_command("config/resume.yaml"), "--unlock"],
+        cwd=workdir,
+        env=workflow_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert unlock.returncode == 0, unlock.stderr[-3000:]
     rerun = subprocess.run(
         [*snakemake_command("config/resume.yaml"), "--rerun-incomplete"],
         cwd=workdir,
