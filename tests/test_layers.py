@@ -44,6 +44,46 @@ def test_moment_pooling_matches_brute_force(order, latent_dim):
     np.testing.assert_allclose(output, expected, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("order", [2, 3, 4])
+@pytest.mark.parametrize("latent_dim", [8, 9, 13])
+def test_moment_pooling_several_groups_match_brute_force(order, latent_dim):
+    # Latent dimensions above 4 split the contraction into several index
+    # groups, of unequal sizes for 9 and 13.
+    rng = np.random.default_rng(10 * order + latent_dim)
+    z, Phi = random_inputs(rng, batch=3, particles=7, latent_dim=latent_dim)
+    output = keras.ops.convert_to_numpy(MomentPooling(order)([z, Phi]))
+    expected = brute_force_moments(z, Phi, order)
+    assert output.shape == expected.shape
+    np.testing.assert_allclose(output, expected, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("order", [2, 3, 4])
+def test_moment_pooling_gradients_match_explicit_products(order):
+    latent_dim = 9
+    rng = np.random.default_rng(20 + order)
+    z, Phi = random_inputs(rng, batch=3, particles=7, latent_dim=latent_dim)
+    z, Phi = tf.constant(z, "float64"), tf.constant(Phi, "float64")
+    multisets = moment_multisets(latent_dim, order)
+    weights = tf.constant(rng.normal(size=(len(multisets),)), "float64")
+    layer = MomentPooling(order, dtype="float64")
+
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch([z, Phi])
+        pooled = tf.reduce_sum(layer([z, Phi]) * weights)
+        columns = [
+            tf.einsum("bm,bm->b", z, tf.reduce_prod(tf.gather(Phi, m, axis=-1), -1))
+            for m in multisets
+        ]
+        explicit = tf.reduce_sum(tf.stack(columns, axis=-1) * weights)
+    for variable in (z, Phi):
+        np.testing.assert_allclose(
+            tape.gradient(pooled, variable).numpy(),
+            tape.gradient(explicit, variable).numpy(),
+            rtol=1e-10,
+            atol=1e-12,
+        )
+
+
 def test_moment_pooling_order_one_is_energy_weighted_sum():
     rng = np.random.default_rng(1)
     z, Phi = random_inputs(rng, latent_dim=6)

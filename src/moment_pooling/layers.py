@@ -8,24 +8,31 @@ For L = 2, k = 2 the features are <Phi^0>, <Phi^1>, <Phi^0 Phi^0>,
 
 Evaluation. Computing every degree-j product per particle would store
 B x M x C(L + j - 1, j) values (B jets, M particles). Instead the layer splits
-each sorted index tuple of order j into a head, its first d = ceil(j/2)
-indices, and a tail, the remaining e = floor(j/2), and uses
+each sorted index tuple of order j >= 2 into a tail, its first e = floor(j/2)
+indices, and a head, the remaining d = ceil(j/2), and uses
 
     <Phi^a1 ... Phi^aj> = sum_i (z_i tail_i) head_i,
 
-where heads and tails are per-particle monomials of degree at most ceil(k/2)
-(for k <= 4: Phi itself and its L (L + 1) / 2 pairwise products). Per order, one
-batched matmul (B, n_e, M) x (B, M, n_d) -> (B, n_e, n_d) contracts every
-tail with every head over particles, and a gather keeps the entries that form
-the distinct moments. The gather indices are computed in numpy when the layer
-is built. ``benchmarks/bench_moment_pooling.py`` compares this with the
-per-particle product formulation.
+where heads and tails are per-particle monomials of degree 1 or 2 (k <= 4
+needs no more). A tail t and a head h form a sorted tuple when
+last(t) <= first(h). The latent indices are cut into groups of about
+``_GROUP_WIDTH`` consecutive indices. For each group, one batched matmul
+(B, n_t, M) x (B, M, n_h) -> (B, n_t, n_h) contracts the heads whose first
+index lies in the group with the tails whose last index is below the group's
+end, so most tail-head pairs that form no sorted tuple are never computed.
+Heads and tails of degree 2 are built per group as a rectangle of products
+(one broadcast multiply), which includes some unsorted pairs within a group.
+Each matmul output is flattened and cut by one split into runs of
+consecutive entries, and one concatenate puts the runs of all groups in
+feature order. The cut points are computed in Python when the layer is built.
 
-TODO: the matmul also computes tail-head pairs that form no sorted tuple (for
-j = 3, tail c with head (a, b) where c < b), about half of the entries at
-large L. Splitting the tails into a few blocks, each contracted only with the
-heads whose largest index is at most the block's largest index (a prefix of
-the colexicographic head order), would skip most of them.
+All per-particle tensors are particle-last, (B, n, M), so that the groups are
+slices along axis 1. The layer avoids ``ops.take`` and strided slices in the
+hot path: on TensorFlow's CPU kernels their gradients (a scatter, and one
+zero-padded copy of the whole input per slice) cost several times the
+forward pass. ``ops.split``, whose gradient is one concatenate, replaces them.
+``benchmarks/bench_moment_pooling.py`` compares this with the per-particle
+product formulation.
 """
 
 from __future__ import annotations
@@ -35,7 +42,6 @@ import math
 import numbers
 
 import keras
-import numpy as np
 from keras import ops
 
 __all__ = ["MomentPooling", "moment_multisets"]
@@ -67,28 +73,91 @@ def moment_multisets(latent_dim: int, order: int) -> list[tuple[int, ...]]:
     return multisets
 
 
-def _colex_monomials(latent_dim: int, max_degree: int):
-    """Return the monomials of degree 1..max_degree in colexicographic order.
+# Latent indices per group of the blocked contraction. Measured at (k, L) =
+# (3, 32) and (4, 16) on a 2-core x86_64 CPU, widths 4 and 8 were within noise
+# of each other and faster than 2 or 16, because smaller groups skip more
+# unused tail-head pairs but make the matmuls too small to run efficiently.
+_GROUP_WIDTH = 4
 
-    ``monomials[d]`` lists sorted index tuples ordered by their last (largest)
-    index first. So the degree d - 1 monomials whose largest index is at most
-    c are the first C(c + d - 1, d - 1) entries, and the degree-d monomials
-    ending in c are those entries times Phi^c. ``prefix_counts[d][c]`` is that
-    count, which lets ``call`` build degree d with one slice and one multiply
-    per c instead of a gather (gathers are several times slower, forward and
-    backward, on TensorFlow's CPU kernels).
+
+def _group_edges(latent_dim: int, order: int) -> list[int]:
+    """Return the boundaries of the latent index groups, from 0 to latent_dim.
+
+    Up to order 2 all heads have degree 1 and one L x L matmul is cheaper than
+    several small ones, so there is a single group.
     """
-    monomials = {1: [(a,) for a in range(latent_dim)]}
-    prefix_counts = {}
-    for degree in range(2, max_degree + 1):
-        block, counts = [], []
-        for c in range(latent_dim):
-            count = math.comb(c + degree - 1, degree - 1)
-            block.extend(m + (c,) for m in monomials[degree - 1][:count])
-            counts.append(count)
-        monomials[degree] = block
-        prefix_counts[degree] = counts
-    return monomials, prefix_counts
+    n_groups = 1 if order <= 2 else math.ceil(latent_dim / _GROUP_WIDTH)
+    return [round(i * latent_dim / n_groups) for i in range(n_groups + 1)]
+
+
+def _head_layout(degree: int, start: int, stop: int, latent_dim: int):
+    """Return the index tuples of the heads of one group, as ``call`` lays them out.
+
+    Degree 2 is the rectangle (c, d), c in [start, stop), d in [start, L),
+    including the unsorted pairs d < c.
+    """
+    if degree == 1:
+        return [(c,) for c in range(start, stop)]
+    return [(c, d) for c in range(start, stop) for d in range(start, latent_dim)]
+
+
+def _tail_layout(degree: int, edges: list[int], stop: int):
+    """Return the index tuples of the tails with last index below ``stop``.
+
+    Degree 2 concatenates, per group [g0, g1) below ``stop``, the rectangle
+    (a, b), b in [g0, g1), a in [0, g1), including the unsorted pairs a > b.
+    """
+    if degree == 1:
+        return [(a,) for a in range(stop)]
+    layout = []
+    for g0, g1 in zip(edges[:-1], edges[1:], strict=True):
+        if g0 >= stop:
+            break
+        layout.extend((a, b) for b in range(g0, g1) for a in range(g1))
+    return layout
+
+
+def _contraction_plan(latent_dim: int, order: int, edges: list[int]):
+    """Plan how the group matmuls of one order yield its moments in feature order.
+
+    Returns ``(cuts, pieces)``. ``cuts[j]`` are the split points of group j's
+    flattened (tails x heads) matmul output, and ``pieces`` lists
+    ``(group, piece index)`` for the split pieces whose concatenation is the
+    order's moments in lexicographic order.
+    """
+    head_degree, tail_degree = (order + 1) // 2, order // 2
+    groups = list(zip(edges[:-1], edges[1:], strict=True))
+    position = {}
+    sizes = []
+    for j, (start, stop) in enumerate(groups):
+        heads = _head_layout(head_degree, start, stop, latent_dim)
+        tails = _tail_layout(tail_degree, edges, stop)
+        sizes.append(len(tails) * len(heads))
+        for t_index, tail in enumerate(tails):
+            if list(tail) != sorted(tail):
+                continue
+            for h_index, head in enumerate(heads):
+                if list(head) == sorted(head) and tail[-1] <= head[0]:
+                    position[tail + head] = (j, t_index * len(heads) + h_index)
+
+    # Runs of consecutive features that are consecutive entries of one group.
+    runs: list[list[int]] = []
+    for multiset in itertools.combinations_with_replacement(range(latent_dim), order):
+        j, flat = position[multiset]
+        if runs and runs[-1][0] == j and runs[-1][1] + runs[-1][2] == flat:
+            runs[-1][2] += 1
+        else:
+            runs.append([j, flat, 1])
+
+    cuts = []
+    for j, size in enumerate(sizes):
+        points = {0, size}
+        for group, flat, length in runs:
+            if group == j:
+                points.update((flat, flat + length))
+        cuts.append(sorted(points))
+    pieces = [(j, cuts[j].index(flat)) for j, flat, _ in runs]
+    return cuts, pieces
 
 
 @keras.saving.register_keras_serializable(package="moment_pooling")
@@ -166,55 +235,78 @@ class MomentPooling(keras.layers.Layer):
         self.latent_dim = L
         k = self.order
 
-        # Order j contracts heads of degree d = ceil(j/2) with tails of degree
-        # e = floor(j/2) <= d. Tails carry the weight z, because they are the
-        # smaller factor, and the degree-0 tail is z itself.
-        self._monomials, self._prefix_counts = _colex_monomials(L, (k + 1) // 2)
-        self._order_blocks = [((j + 1) // 2, j // 2) for j in range(1, k + 1)]
-
-        position = {
-            m: i for block in self._monomials.values() for i, m in enumerate(block)
-        }
-        position[()] = 0
-        gather = []
-        offset = 0
-        for j, (head_degree, _) in enumerate(self._order_blocks, start=1):
-            n_heads = len(self._monomials[head_degree])
-            for multiset in itertools.combinations_with_replacement(range(L), j):
-                head, tail = multiset[:head_degree], multiset[head_degree:]
-                gather.append(offset + position[tail] * n_heads + position[head])
-            n_tails = len(self._monomials[j // 2]) if j > 1 else 1
-            offset += n_tails * n_heads
-        self._gather_indices = np.asarray(gather, dtype="int32")
+        self._group_edges = _group_edges(L, k)
+        self._contractions = [
+            (order, *_contraction_plan(L, order, self._group_edges))
+            for order in range(2, k + 1)
+        ]
 
     def call(self, inputs):
         z, Phi = inputs
         z = ops.cast(z, self.compute_dtype)
         Phi = ops.cast(Phi, self.compute_dtype)
+        if self.order == 1:
+            # (B, 1, M) x (B, M, L) -> (B, 1, L).
+            return ops.squeeze(ops.matmul(ops.expand_dims(z, 1), Phi), axis=1)
 
-        # Per-particle monomials of each degree up to ceil(k/2), shape (B, M, n_d).
-        monomials = {1: Phi}
-        for degree, counts in self._prefix_counts.items():
-            previous = monomials[degree - 1]
-            factors = [
-                previous[..., :count] * Phi[..., c : c + 1]
-                for c, count in enumerate(counts)
+        # Particle-last layout: (B, L, M), so that groups are splits on axis 1.
+        Phi = ops.transpose(Phi, (0, 2, 1))
+        weighted = ops.expand_dims(z, 1) * Phi
+        batch_size, n_particles = ops.shape(Phi)[0], ops.shape(Phi)[2]
+        edges = self._group_edges
+        n_groups = len(edges) - 1
+        if n_groups > 1:
+            Phi_groups = ops.split(Phi, edges[1:-1], axis=1)
+            weighted_groups = ops.split(weighted, edges[1:-1], axis=1)
+        else:
+            Phi_groups, weighted_groups = [Phi], [weighted]
+
+        def concatenate(tensors):
+            return ops.concatenate(tensors, axis=1) if len(tensors) > 1 else tensors[0]
+
+        def flatten_pairs(products):
+            # (B, n1, n2, M) -> (B, n1 n2, M), keeping n1 n2 static for ops.split.
+            n_pairs = products.shape[1] * products.shape[2]
+            return ops.reshape(products, (batch_size, n_pairs, n_particles))
+
+        # Group j: heads have their first index in the group, tails their last
+        # index below the group's end. See _head_layout and _tail_layout.
+        suffixes = [concatenate(Phi_groups[j:]) for j in range(n_groups)]
+        prefixes = [concatenate(weighted_groups[: j + 1]) for j in range(n_groups)]
+        heads = {1: Phi_groups}
+        tails = {1: prefixes}
+        if self.order >= 3:
+            heads[2] = [
+                flatten_pairs(
+                    ops.expand_dims(Phi_groups[j], 2) * ops.expand_dims(suffixes[j], 1)
+                )
+                for j in range(n_groups)
             ]
-            monomials[degree] = ops.concatenate(factors, axis=-1)
+        if self.order >= 4:
+            tail_blocks = [
+                flatten_pairs(
+                    ops.expand_dims(Phi_groups[i], 2) * ops.expand_dims(prefixes[i], 1)
+                )
+                for i in range(n_groups)
+            ]
+            tails[2] = [concatenate(tail_blocks[: j + 1]) for j in range(n_groups)]
 
-        z = ops.expand_dims(z, -1)
-        weighted_tails = {0: z}
-        blocks = []
-        for head_degree, tail_degree in self._order_blocks:
-            if tail_degree not in weighted_tails:
-                weighted_tails[tail_degree] = z * monomials[tail_degree]
-            # (B, n_e, M) x (B, M, n_d) -> (B, n_e, n_d). Only the smaller tail
-            # factor is transposed, which is cheaper than ops.einsum on TF.
-            tails = ops.transpose(weighted_tails[tail_degree], (0, 2, 1))
-            block = ops.matmul(tails, monomials[head_degree])
-            blocks.append(ops.reshape(block, (ops.shape(block)[0], -1)))
-        products = ops.concatenate(blocks, axis=-1) if len(blocks) > 1 else blocks[0]
-        return ops.take(products, self._gather_indices, axis=1)
+        features = [ops.sum(weighted, axis=-1)]
+        for order, cuts, pieces in self._contractions:
+            head_degree, tail_degree = (order + 1) // 2, order // 2
+            split_outputs = []
+            for j in range(n_groups):
+                # (B, n_t, M) x (B, n_h, M) -> (B, n_t, n_h), flattened.
+                products = ops.einsum(
+                    "btm,bhm->bth", tails[tail_degree][j], heads[head_degree][j]
+                )
+                products = ops.reshape(products, (-1, cuts[j][-1]))
+                if len(cuts[j]) > 2:
+                    split_outputs.append(ops.split(products, cuts[j][1:-1], axis=1))
+                else:
+                    split_outputs.append([products])
+            features.extend(split_outputs[j][i] for j, i in pieces)
+        return ops.concatenate(features, axis=1)
 
     def compute_output_shape(self, input_shape):
         z_shape, Phi_shape = input_shape
