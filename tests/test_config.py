@@ -75,9 +75,17 @@ def deleter(path: str) -> Callable[[dict], None]:
     return apply
 
 
-def download_450_jets(config: dict) -> None:
+def add_latent_max_entry(config: dict) -> None:
+    config["qg_scan"]["latent_max"] = [*config["qg_scan"]["latent_max"], 1]
+
+
+def download_too_few_jets(config: dict) -> None:
+    """Download one jet fewer than the angularity split needs."""
+    split = config["angularity"]
     config["data"]["source"] = "energyflow"
-    config["data"]["energyflow"]["num_jets"] = 450
+    config["data"]["energyflow"]["num_jets"] = (
+        split["n_train"] + split["n_val"] + split["n_test"] - 1
+    )
 
 
 # (case id, change to config/test.yaml, substrings the error must contain)
@@ -154,8 +162,8 @@ BAD_CONFIGS = [
     ),
     (
         "latent_max_length",
-        setter("qg_scan.latent_max", [8, 4]),
-        ["qg_scan.latent_max=[8, 4] needs one entry per order in qg_scan.orders"],
+        add_latent_max_entry,
+        ["qg_scan.latent_max=", "needs one entry per order in qg_scan.orders"],
     ),
     (
         "pthat_window_inverted",
@@ -173,7 +181,7 @@ BAD_CONFIGS = [
     ),
     (
         "split_exceeds_downloaded_jets",
-        download_450_jets,
+        download_too_few_jets,
         ["angularity.n_train + n_val + n_test", "data.energyflow.num_jets"],
     ),
 ]
