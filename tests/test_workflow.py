@@ -279,6 +279,8 @@ def test_workflow_report_builds_html(tiny_workflow, tmp_path):
         timeout=600,
     )
     assert process.returncode == 0, process.stderr[-3000:]
+    # docutils reports caption markup errors as "(ERROR/3)" without failing.
+    assert "(ERROR/" not in process.stderr, process.stderr[-3000:]
     html = report.read_text()
     assert html.startswith("<!DOCTYPE html>") or "<html" in html[:2000]
     for name in FIGURES:

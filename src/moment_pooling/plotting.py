@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
 
 from moment_pooling.io import atomic_path
 
@@ -221,6 +222,8 @@ def plot_scan_auc(rows: Sequence[Mapping], x: str, paths: Iterable) -> None:
                 label=f"$k = {order}$",
             )
         axis.set_xscale("log")
+        # Minor-tick labels overlap when the points span less than a decade.
+        axis.xaxis.set_minor_formatter(NullFormatter())
         axis.set_xlabel(AXIS_LABELS[x])
         axis.set_ylabel("Test AUC (quark vs gluon)")
         axis.set_title(SCAN_TITLES.get(scan, scan))
