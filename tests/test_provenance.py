@@ -27,9 +27,14 @@ def test_write_table_round_trip(tmp_path):
 
 def test_atomic_path_leaves_nothing_on_error(tmp_path):
     target = tmp_path / "out.json"
-    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
-        tmp.write_text("partial")
-        raise RuntimeError("killed")
+
+    def write_then_fail():
+        with atomic_path(target) as tmp:
+            tmp.write_text("partial")
+            raise RuntimeError("killed")
+
+    with pytest.raises(RuntimeError, match="killed"):
+        write_then_fail()
     assert list(tmp_path.iterdir()) == []
 
 

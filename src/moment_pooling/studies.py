@@ -166,7 +166,7 @@ def qg_scan_draws(scan_config: Mapping) -> list[dict]:
     ``L_eff`` and ``n_params``. Imports ``moment_pooling.models`` (and so
     Keras) on first use.
     """
-    from moment_pooling.models import sample_architectures
+    from moment_pooling.architectures import sample_architectures
 
     scans = ["full", "linear_F"] if scan_config["linear_F_scan"] else ["full"]
     latent_max = dict(
@@ -206,7 +206,7 @@ def scan_model_kwargs(draw: Mapping) -> dict:
     the draw's widths, the depth ``sample_architectures`` counts parameters
     for. In the linear-F scan F is a single Dense(1) layer.
     """
-    from moment_pooling.models import SCAN_DEPTH
+    from moment_pooling.architectures import SCAN_DEPTH
 
     linear_F = draw["scan"] == "linear_F"
     return {
@@ -338,7 +338,7 @@ def latent_model_kwargs(
 
     Phi and F have ``moment_pooling.models.SCAN_DEPTH`` hidden layers, as in the scan.
     """
-    from moment_pooling.models import SCAN_DEPTH
+    from moment_pooling.architectures import SCAN_DEPTH
 
     return {
         "latent_dim": int(latent_dim),
