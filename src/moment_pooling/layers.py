@@ -13,15 +13,17 @@ indices, and a head, the remaining d = ceil(j/2), and uses
 
     <Phi^a1 ... Phi^aj> = sum_i (z_i tail_i) head_i,
 
-where heads and tails are per-particle monomials of degree 1 or 2 (k <= 4
-needs no more). A tail t and a head h form a sorted tuple when
+where heads and tails are per-particle monomials (degree 1 or 2 for
+k <= 4). A tail t and a head h form a sorted tuple when
 last(t) <= first(h). The latent indices are cut into groups of about
 ``_GROUP_WIDTH`` consecutive indices. For each group, one batched matmul
 (B, n_t, M) x (B, M, n_h) -> (B, n_t, n_h) contracts the heads whose first
 index lies in the group with the tails whose last index is below the group's
 end, so most tail-head pairs that form no sorted tuple are never computed.
-Heads and tails of degree 2 are built per group as a rectangle of products
-(one broadcast multiply), which includes some unsorted pairs within a group.
+Heads and tails of degree 2 or more are built per group as full products
+(one broadcast multiply per factor), which include some unsorted tuples.
+The fraction of unsorted tuples grows with the degree, so orders above 4
+work but are not tuned.
 Each matmul output is flattened and cut by one split into runs of
 consecutive entries, and one concatenate puts the runs of all groups in
 feature order. The cut points are computed in Python when the layer is built.
@@ -93,27 +95,27 @@ def _group_edges(latent_dim: int, order: int) -> list[int]:
 def _head_layout(degree: int, start: int, stop: int, latent_dim: int):
     """Return the index tuples of the heads of one group, as ``call`` lays them out.
 
-    Degree 2 is the rectangle (c, d), c in [start, stop), d in [start, L),
-    including the unsorted pairs d < c.
+    Heads are (c, r1, ..., r_{d-1}) with c in [start, stop) and every r in
+    [start, L), in row-major order. This includes unsorted tuples, which the
+    contraction plan skips.
     """
-    if degree == 1:
-        return [(c,) for c in range(start, stop)]
-    return [(c, d) for c in range(start, stop) for d in range(start, latent_dim)]
+    rests = itertools.product(range(start, latent_dim), repeat=degree - 1)
+    return [(c, *rest) for c, rest in itertools.product(range(start, stop), rests)]
 
 
 def _tail_layout(degree: int, edges: list[int], stop: int):
     """Return the index tuples of the tails with last index below ``stop``.
 
-    Degree 2 concatenates, per group [g0, g1) below ``stop``, the rectangle
-    (a, b), b in [g0, g1), a in [0, g1), including the unsorted pairs a > b.
+    Per group [g0, g1) below ``stop``, tails are (r1, ..., r_{e-1}, b) with
+    b in [g0, g1) and every r in [0, g1), ordered by b, then row-major in r.
+    This includes unsorted tuples, which the contraction plan skips.
     """
-    if degree == 1:
-        return [(a,) for a in range(stop)]
     layout = []
     for g0, g1 in zip(edges[:-1], edges[1:], strict=True):
         if g0 >= stop:
             break
-        layout.extend((a, b) for b in range(g0, g1) for a in range(g1))
+        rests = list(itertools.product(range(g1), repeat=degree - 1))
+        layout.extend((*rest, b) for b in range(g0, g1) for rest in rests)
     return layout
 
 
@@ -264,32 +266,38 @@ class MomentPooling(keras.layers.Layer):
         def concatenate(tensors):
             return ops.concatenate(tensors, axis=1) if len(tensors) > 1 else tensors[0]
 
-        def flatten_pairs(products):
-            # (B, n1, n2, M) -> (B, n1 n2, M), keeping n1 n2 static for ops.split.
-            n_pairs = products.shape[1] * products.shape[2]
-            return ops.reshape(products, (batch_size, n_pairs, n_particles))
+        def outer_products(factors):
+            # Factors (B, n_i, M) -> (B, prod n_i, M), row-major in the factors.
+            # The static size is kept for ops.split.
+            result = factors[0]
+            for factor in factors[1:]:
+                product = ops.expand_dims(result, 2) * ops.expand_dims(factor, 1)
+                size = result.shape[1] * factor.shape[1]
+                result = ops.reshape(product, (batch_size, size, n_particles))
+            return result
 
         # Group j: heads have their first index in the group, tails their last
         # index below the group's end. See _head_layout and _tail_layout.
         suffixes = [concatenate(Phi_groups[j:]) for j in range(n_groups)]
         prefixes = [concatenate(weighted_groups[: j + 1]) for j in range(n_groups)]
-        heads = {1: Phi_groups}
-        tails = {1: prefixes}
-        if self.order >= 3:
-            heads[2] = [
-                flatten_pairs(
-                    ops.expand_dims(Phi_groups[j], 2) * ops.expand_dims(suffixes[j], 1)
-                )
+        heads = {
+            degree: [
+                outer_products([Phi_groups[j]] + [suffixes[j]] * (degree - 1))
                 for j in range(n_groups)
             ]
-        if self.order >= 4:
-            tail_blocks = [
-                flatten_pairs(
-                    ops.expand_dims(Phi_groups[i], 2) * ops.expand_dims(prefixes[i], 1)
-                )
-                for i in range(n_groups)
-            ]
-            tails[2] = [concatenate(tail_blocks[: j + 1]) for j in range(n_groups)]
+            for degree in range(1, (self.order + 1) // 2 + 1)
+        }
+        tails = {1: prefixes}
+        for degree in range(2, self.order // 2 + 1):
+            # Block i has the factors b (in group i), r1 (weighted by z) and,
+            # from degree 3 on, further r below the group's end.
+            blocks = []
+            for i in range(n_groups):
+                factors = [Phi_groups[i], prefixes[i]]
+                if degree > 2:
+                    factors += [concatenate(Phi_groups[: i + 1])] * (degree - 2)
+                blocks.append(outer_products(factors))
+            tails[degree] = [concatenate(blocks[: j + 1]) for j in range(n_groups)]
 
         features = [ops.sum(weighted, axis=-1)]
         for order, cuts, pieces in self._contractions:
