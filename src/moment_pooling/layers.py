@@ -16,22 +16,22 @@ indices, and a head, the remaining d = ceil(j/2), and uses
 where heads and tails are per-particle monomials (degree 1 or 2 for
 k <= 4). A tail t and a head h form a sorted tuple when
 last(t) <= first(h). The latent indices are cut into groups of about
-``_GROUP_WIDTH`` consecutive indices. For each group, one batched matmul
-(B, n_t, M) x (B, M, n_h) -> (B, n_t, n_h) contracts the heads whose first
-index lies in the group with the tails whose last index is below the group's
-end, so most tail-head pairs that form no sorted tuple are never computed.
-Heads and tails of degree 2 or more are built per group as full products
-(one broadcast multiply per factor), which include some unsorted tuples.
-The fraction of unsorted tuples grows with the degree, so orders above 4
-work but are not tuned.
-Each matmul output is flattened and cut by one split into runs of
-consecutive entries, and one concatenate puts the runs of all groups in
-feature order. The cut points are computed in Python when the layer is built.
+``_GROUP_WIDTH`` consecutive indices (one group for k <= 2). For each group,
+one batched matmul (B, n_t, M) x (B, M, n_h) -> (B, n_t, n_h) contracts the
+heads whose first index lies in the group with the tails whose last index is
+below the group's end, so most tail-head pairs that form no sorted tuple are
+never computed. Heads and tails of degree 2 or more are built per group as
+full products (one broadcast multiply per factor), which include some
+unsorted tuples. The fraction of unsorted tuples grows with the degree, so
+orders above 4 work but are not tuned. Each matmul output is flattened and
+cut by one split into runs of consecutive entries, and one concatenate puts
+the runs of all groups in feature order. The cut points are computed in
+Python when the layer is built.
 
 All per-particle tensors are particle-last, (B, n, M), so that the groups are
-slices along axis 1. The layer avoids ``ops.take`` and strided slices in the
-hot path: on TensorFlow's CPU kernels their gradients (a scatter, and one
-zero-padded copy of the whole input per slice) cost several times the
+splits along axis 1. The layer avoids ``ops.take`` and strided slices in the
+hot path, because on TensorFlow's CPU kernels their gradients (a scatter, and
+one zero-padded copy of the whole input per slice) cost several times the
 forward pass. ``ops.split``, whose gradient is one concatenate, replaces them.
 ``benchmarks/bench_moment_pooling.py`` compares this with the per-particle
 product formulation.
@@ -75,10 +75,10 @@ def moment_multisets(latent_dim: int, order: int) -> list[tuple[int, ...]]:
     return multisets
 
 
-# Latent indices per group of the blocked contraction. Measured at (k, L) =
-# (3, 32) and (4, 16) on a 2-core x86_64 CPU, widths 4 and 8 were within noise
-# of each other and faster than 2 or 16, because smaller groups skip more
-# unused tail-head pairs but make the matmuls too small to run efficiently.
+# Latent indices per group of the blocked contraction. On a 2-core x86_64 CPU
+# (docs/benchmarks.md), width 4 was as fast as 8 at (k, L) = (3, 32) and
+# faster at (4, 16), and widths 2 and 16 were slower. Narrower groups skip
+# more unused tail-head pairs but give matmuls too small to run efficiently.
 _GROUP_WIDTH = 4
 
 
