@@ -340,7 +340,7 @@ def generate_jets(
             last_report = now
             elapsed = now - start
             logger.info(
-                "%s seed %d: %d/%d jets n_kept from %d events (acceptance %.3f), "
+                "%s seed %d: %d/%d jets kept from %d events (acceptance %.3f), "
                 "%.1f jets/s",
                 process,
                 seed,
