@@ -11,8 +11,11 @@ from moment_pooling import __version__
 
 
 def setup_rule_logging(log_path: str | os.PathLike | None, name: str) -> logging.Logger:
-    """Send ``logging`` output and stderr to ``log_path`` and return a logger.
+    """Send ``logging`` output, stdout and stderr to ``log_path``; return a logger.
 
+    Both file descriptors 1 and 2 are redirected, not only ``sys.stderr``, so
+    that what C++ libraries print (TensorFlow's start-up messages, FastJet's
+    banner, Pythia) also lands in the rule log instead of Snakemake's console.
     The first line names the package version, so that every rule log records
     which code produced it. With ``log_path=None`` the log goes to stderr.
     """
@@ -20,7 +23,11 @@ def setup_rule_logging(log_path: str | os.PathLike | None, name: str) -> logging
     if log_path is not None:
         Path(log_path).parent.mkdir(parents=True, exist_ok=True)
         stream = open(log_path, "a", buffering=1)  # noqa: SIM115 - lives as long as the job
-        sys.stderr = stream
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(stream.fileno(), 1)
+        os.dup2(stream.fileno(), 2)
+        sys.stdout = sys.stderr = stream
         handlers = [logging.StreamHandler(stream)]
     else:
         handlers = [logging.StreamHandler(sys.stderr)]
