@@ -1,6 +1,9 @@
 import json
 import math
+import os
+import stat
 
+import h5py
 import pytest
 
 from moment_pooling.io import atomic_path, write_json
@@ -41,3 +44,17 @@ def test_atomic_path_leaves_nothing_on_error(tmp_path):
 def test_write_json_writes_valid_json(tmp_path):
     write_json(tmp_path / "m.json", {"auc": 0.8, "nan": math.pi})
     assert json.loads((tmp_path / "m.json").read_text())["auc"] == 0.8
+
+
+@pytest.mark.parametrize(("umask", "expected"), [(0o022, 0o644), (0o027, 0o640)])
+def test_atomic_path_mode_follows_umask(tmp_path, umask, expected):
+    previous = os.umask(umask)
+    try:
+        write_json(tmp_path / "m.json", {"auc": 0.8})
+        with atomic_path(tmp_path / "store.h5") as tmp:
+            with h5py.File(tmp, "w") as handle:
+                handle.create_dataset("labels", data=[0, 1])
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "m.json").stat().st_mode) == expected
+    assert stat.S_IMODE((tmp_path / "store.h5").stat().st_mode) == expected
