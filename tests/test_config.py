@@ -131,6 +131,29 @@ BAD_CONFIGS = [
         ["training.learning_rate: 0.0 is less than or equal to the minimum of 0"],
     ),
     (
+        "nan_learning_rate",
+        setter("training.learning_rate", float("nan")),
+        [
+            "training.learning_rate: nan is not a finite number",
+            "Expected Adam learning rate, > 0",
+        ],
+    ),
+    (
+        "infinite_learning_rate",
+        setter("training.learning_rate", float("inf")),
+        ["training.learning_rate: inf is not a finite number"],
+    ),
+    (
+        "nan_pthat_max",
+        setter("data.pythia.pthat_max", float("nan")),
+        ["data.pythia.pthat_max: nan is not a finite number", "above pthat_min"],
+    ),
+    (
+        "infinite_timeout",
+        setter("data.energyflow.timeout_s", float("inf")),
+        ["data.energyflow.timeout_s: inf is not a finite number", "seconds"],
+    ),
+    (
         "string_batch_size",
         setter("training.batch_size", "64"),
         ["training.batch_size: '64' is not of type 'integer'"],
@@ -267,3 +290,23 @@ def test_config_invalid_runs_no_job(tmp_path):
     assert "angularity.n_train + n_val + n_test" in result.stdout + result.stderr
     assert not (workdir / "results").exists()
     assert not (workdir / "logs").exists()
+
+
+def test_config_omitted_section_takes_config_yaml(tmp_path):
+    """config/README.md: omitted keys take config.yaml's values unless replaced."""
+    config = copy.deepcopy(load_yaml(ROOT / "config" / "test.yaml"))
+    del config["analytic"]
+    configfile = tmp_path / "partial.yaml"
+    configfile.write_text(yaml.safe_dump(config))
+    workdir = tmp_path / "run"
+    (workdir / "config").mkdir(parents=True)
+    (workdir / "config" / "config.yaml").write_text(
+        (ROOT / "config" / "config.yaml").read_text()
+    )
+
+    merged = snakemake(workdir, configfile, "--dry-run")
+    replaced = snakemake(workdir, configfile, "--dry-run", "--replace-workflow-config")
+
+    assert merged.returncode == 0, merged.stderr[-3000:]
+    assert replaced.returncode != 0
+    assert "analytic: missing required key" in replaced.stdout + replaced.stderr

@@ -1,5 +1,6 @@
 """Config validation, shared paths and input helpers for every study."""
 
+import math
 from pathlib import Path
 
 
@@ -70,6 +71,32 @@ def describe_schema_errors(config, schema_path):
     return lines
 
 
+def describe_nonfinite_numbers(config, schema_path, path=()):
+    """Return one line per NaN or infinite number in ``config``.
+
+    JSON Schema range keywords accept NaN (every comparison with it is false)
+    and infinity, so this check runs beside the schema.
+    """
+    if isinstance(config, dict):
+        items = config.items()
+    elif isinstance(config, list):
+        items = enumerate(config)
+    elif isinstance(config, float) and not math.isfinite(config):
+        schema = yaml.safe_load(Path(schema_path).read_text())
+        description = schema_description(schema, list(path))
+        hint = f". Expected {description}" if description else ""
+        return [
+            f"{format_key(list(path))}: {config} is not a finite number "
+            f"(NaN and infinity are not allowed){hint}"
+        ]
+    else:
+        return []
+    lines = []
+    for key, value in items:
+        lines.extend(describe_nonfinite_numbers(value, schema_path, (*path, key)))
+    return lines
+
+
 def config_dataset_size(data):
     """Return the number of jets the data section provides, and the keys that set it."""
     if data["source"] == "pythia":
@@ -83,7 +110,7 @@ def describe_config_inconsistencies(config):
     """Return one line per group of keys whose values contradict each other."""
     lines = []
     pythia = config["data"]["pythia"]
-    if pythia["pthat_min"] >= pythia["pthat_max"]:
+    if not pythia["pthat_min"] < pythia["pthat_max"]:
         lines.append(
             f"data.pythia.pthat_min={pythia['pthat_min']} must be below "
             f"data.pythia.pthat_max={pythia['pthat_max']}"
@@ -116,6 +143,7 @@ def describe_config_inconsistencies(config):
 def validate_config(config, schema_path):
     """Raise a WorkflowError listing every invalid key before any job is planned."""
     problems = describe_schema_errors(config, schema_path)
+    problems += describe_nonfinite_numbers(config, schema_path)
     if not problems:
         problems = describe_config_inconsistencies(config)
     if problems:
