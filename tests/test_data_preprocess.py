@@ -114,3 +114,33 @@ def test_preprocess_store_corrupt_input_raises(tmp_path):
     with pytest.raises(StoreError, match="jets.h5 is not a readable HDF5 file"):
         preprocess_store(tmp_path / "jets.h5", tmp_path / "pre.h5", shuffle_seed=0)
     assert not (tmp_path / "pre.h5").exists()
+
+
+def test_preprocess_store_single_class_raises(tmp_path):
+    jets = synthetic_jets(n_jets=30)
+    jets.labels[:] = 1
+    write_jets(tmp_path / "jets.h5", jets, {}, require_both_classes=False)
+    with pytest.raises(
+        StoreError,
+        match=(
+            r"store .*jets.h5 failed validation: no gluon jets \(label 0\)\. "
+            r"Delete .*jets.h5 and rerun .*merge_shards"
+        ),
+    ):
+        preprocess_store(tmp_path / "jets.h5", tmp_path / "pre.h5", shuffle_seed=0)
+    assert not (tmp_path / "pre.h5").exists()
+
+
+def test_preprocess_store_nan_particles_raises(tmp_path):
+    write_jets(tmp_path / "jets.h5", synthetic_jets(n_jets=30), {})
+    with h5py.File(tmp_path / "jets.h5", "a") as handle:
+        handle["particles"][5, 0, 0] = np.nan
+    with pytest.raises(
+        StoreError,
+        match=(
+            r"store .*jets.h5 failed validation: dataset 'particles' contains 1 "
+            r"NaN or infinite values \(first in jet 5\)\. Delete .*jets.h5 and rerun"
+        ),
+    ):
+        preprocess_store(tmp_path / "jets.h5", tmp_path / "pre.h5", shuffle_seed=0)
+    assert not (tmp_path / "pre.h5").exists()

@@ -36,7 +36,7 @@ def test_validate_jets_accepts_synthetic_jets():
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ("nan", "particles contains 1 NaN"),
+        ("nan", "dataset 'particles' contains 1 NaN or infinite values"),
         ("pt_high", "1 jets have pT outside"),
         ("y_high", r"1 jets have \|y\| >= 1.7"),
         ("one_class", r"no gluon jets \(label 0\)"),
@@ -177,6 +177,56 @@ def test_merge_shards_names_bad_shard(tmp_path):
     assert not (tmp_path / "jets.h5").exists()
 
 
+def test_merge_shards_nan_names_shard_and_fix(tmp_path):
+    jets = synthetic_jets(n_jets=10, seed=1)
+    particles = jets.particles.copy()
+    particles[4, 0, 1] = np.nan
+    write_shard(tmp_path / "gluon_0.h5", synthetic_jets(n_jets=10, seed=2), 0)
+    with h5py.File(tmp_path / "quark_2.h5", "w") as handle:
+        for name in ("labels", "jet_pt", "jet_y", "jet_phi"):
+            handle[name] = getattr(jets, name)
+        handle["labels"][:] = 1
+        handle["particles"] = particles
+        handle.attrs["process"] = "quark"
+    with pytest.raises(
+        StoreError,
+        match=(
+            r"shard .*quark_2.h5 failed validation: dataset 'particles' contains 1 "
+            r"NaN or infinite values \(first in jet 4\)\. Delete .*quark_2.h5 and "
+            r"rerun .*generate_shard.*rerun the merge"
+        ),
+    ):
+        merge_shards(
+            [tmp_path / "gluon_0.h5", tmp_path / "quark_2.h5"], tmp_path / "jets.h5", {}
+        )
+
+
+def test_merge_shards_label_not_process_raises(tmp_path):
+    write_shard(tmp_path / "gluon_0.h5", synthetic_jets(n_jets=10, seed=2), 0)
+    write_shard(tmp_path / "quark_0.h5", synthetic_jets(n_jets=10, seed=1), 1)
+    with h5py.File(tmp_path / "quark_0.h5", "a") as handle:
+        handle["labels"][:] = 0
+    with pytest.raises(
+        StoreError,
+        match=(
+            r"Shard .*quark_0.h5 has process attribute 'quark' \(label 1\), but 10 "
+            r"of its 10 jets have label \[0\]\. Delete .*quark_0.h5"
+        ),
+    ):
+        merge_shards(
+            [tmp_path / "gluon_0.h5", tmp_path / "quark_0.h5"], tmp_path / "jets.h5", {}
+        )
+    assert not (tmp_path / "jets.h5").exists()
+
+
+def test_merge_shards_missing_process_raises(tmp_path):
+    write_shard(tmp_path / "gluon_0.h5", synthetic_jets(n_jets=10, seed=2), 0)
+    with h5py.File(tmp_path / "gluon_0.h5", "a") as handle:
+        del handle.attrs["process"]
+    with pytest.raises(StoreError, match="gluon_0.h5 has process attribute None"):
+        merge_shards([tmp_path / "gluon_0.h5"], tmp_path / "jets.h5", {})
+
+
 def test_merge_shards_single_class_raises(tmp_path):
     write_shard(tmp_path / "quark_0.h5", synthetic_jets(n_jets=10), 1)
     with pytest.raises(StoreError, match="no gluon jets"):
@@ -197,9 +247,32 @@ def test_read_jets_truncated_file_raises(tmp_path):
 
 def test_read_jets_not_hdf5_raises(tmp_path):
     path = tmp_path / "jets.h5"
-    path.write_text("this is not an HDF5 file\n")
-    with pytest.raises(StoreError, match="is not a readable HDF5 file"):
+    path.write_text('{"n_jets": 40}\n')
+    with pytest.raises(StoreError, match="is not an HDF5 file") as error:
         read_jets(path)
+    assert "Delete" not in str(error.value)
+    assert "truncated" not in str(error.value)
+
+
+def test_read_jets_empty_file_raises(tmp_path):
+    path = tmp_path / "jets.h5"
+    path.write_bytes(b"")
+    with pytest.raises(StoreError, match=r"is an empty file.*Delete .*jets.h5"):
+        read_jets(path)
+
+
+def test_read_jets_directory_raises(tmp_path):
+    with pytest.raises(StoreError, match="is a directory, not an HDF5 file") as error:
+        read_jets(tmp_path)
+    assert "not found" not in str(error.value)
+
+
+def test_read_jets_preprocessed_store_raises(preprocessed):
+    with pytest.raises(
+        StoreError, match=r"is a preprocessed store, not a jet store.*jets.h5"
+    ) as error:
+        read_jets(preprocessed)
+    assert "Delete" not in str(error.value)
 
 
 def test_read_jets_missing_dataset_raises(tmp_path):
@@ -266,9 +339,37 @@ def test_load_splits_negative_size_raises(preprocessed):
 def test_load_splits_jet_store_raises(tmp_path):
     write_jets(tmp_path / "jets.h5", synthetic_jets(), {})
     with pytest.raises(
-        StoreError, match="has no dataset 'z'; is it a preprocessed store"
-    ):
+        StoreError, match="is a jet store .* not a preprocessed store"
+    ) as error:
         load_splits(tmp_path / "jets.h5", 1, 1, 1)
+    assert str(tmp_path / "preprocessed.h5") in str(error.value)
+    assert "Delete" not in str(error.value)
+
+
+def test_load_splits_other_hdf5_raises(tmp_path):
+    path = tmp_path / "other.h5"
+    with h5py.File(path, "w") as handle:
+        handle["x"] = np.zeros(3)
+    with pytest.raises(StoreError, match="is not a preprocessed store") as error:
+        load_splits(path, 1, 1, 1)
+    assert "Delete" not in str(error.value)
+
+
+def test_load_splits_damaged_store_raises(preprocessed):
+    with h5py.File(preprocessed, "a") as handle:
+        del handle["yphi"]
+    with pytest.raises(
+        StoreError, match=r"no dataset 'yphi'.*damaged.*Delete .*preprocessed.h5"
+    ):
+        load_splits(preprocessed, 1, 1, 1)
+
+
+def test_load_splits_json_file_raises(tmp_path):
+    path = tmp_path / "metrics.json"
+    path.write_text('{"auc": 0.8}\n')
+    with pytest.raises(StoreError, match="metrics.json is not an HDF5 file") as error:
+        load_splits(path, 1, 1, 1)
+    assert "truncated" not in str(error.value)
 
 
 def test_load_splits_truncated_store_raises(preprocessed):

@@ -13,7 +13,12 @@ import os
 
 import numpy as np
 
-from moment_pooling.data.store import StoreError, read_jets, write_preprocessed
+from moment_pooling.data.store import (
+    StoreError,
+    read_jets,
+    validate_jets,
+    write_preprocessed,
+)
 
 # float32 sums of a few hundred z values stay within about 1e-6 of 1.
 Z_SUM_TOLERANCE = 1e-4
@@ -60,7 +65,8 @@ def validate_preprocessed(z: np.ndarray, yphi: np.ndarray, source: str) -> None:
         if bad.any():
             raise StoreError(
                 f"Preprocessed jets from {source}: {name} contains "
-                f"{int(bad.sum())} NaN or infinite values."
+                f"{int(bad.sum())} NaN or infinite values computed from finite "
+                "particles. This is a bug in moment_pooling.data.preprocess."
             )
     deviation = np.abs(z.sum(axis=1, dtype=np.float64) - 1.0)
     if deviation.max(initial=0.0) > Z_SUM_TOLERANCE:
@@ -84,6 +90,17 @@ def preprocess_store(
     """
     logger = logger or logging.getLogger(__name__)
     jets = read_jets(jets_path)
+    # Training needs both classes and finite inputs, so catch a bad store
+    # here, where the message can name it, instead of in every training job.
+    validate_jets(
+        jets,
+        f"store {jets_path}",
+        next_step=(
+            f"Delete {jets_path} and rerun the workflow rule that writes it "
+            "(merge_shards for data.source pythia, download_energyflow for "
+            "energyflow), which validates every shard or download."
+        ),
+    )
     z, yphi = center_jets(jets.particles)
     validate_preprocessed(z, yphi, str(jets_path))
 

@@ -7,7 +7,8 @@ Jet store (``results/data/<source>/jets.h5``, also one per generation shard):
 - ``labels`` (n_jets,) int64: quark = 1, gluon = 0;
 - ``jet_pt`` [GeV], ``jet_y``, ``jet_phi`` [rad] (n_jets,) float64;
 - shards also hold ``pthat`` [GeV], the hard-process pT of each event;
-- HDF5 attributes record seeds, settings and package versions.
+- HDF5 attributes record seeds, settings and package versions; a shard's
+  ``process`` attribute (quark or gluon) must match all of its labels.
 
 A JSON summary is written beside every merged store (``jets_summary.json``).
 
@@ -90,17 +91,34 @@ def _rerun_hint(path: Path) -> str:
 def open_store(path: str | os.PathLike) -> Iterator[h5py.File]:
     """Open an HDF5 store for reading, raising ``StoreError`` for unreadable files."""
     path = Path(path)
+    if path.is_dir():
+        raise StoreError(
+            f"Store {path} is a directory, not an HDF5 file. Pass the store file, "
+            "e.g. results/data/pythia/preprocessed.h5."
+        )
     if not path.is_file():
         raise StoreError(
             f"Store {path} not found. Run the workflow rule that writes it, "
             "e.g. `snakemake --cores 2 <path>`."
         )
+    if path.stat().st_size == 0:
+        raise StoreError(
+            f"Store {path} is an empty file, not a readable HDF5 file. "
+            f"{_rerun_hint(path)}"
+        )
+    if not h5py.is_hdf5(path):
+        raise StoreError(
+            f"Store {path} is not an HDF5 file (it has no HDF5 signature). Pass "
+            "an HDF5 store written by the workflow, e.g. "
+            "results/data/pythia/jets.h5 or results/data/pythia/preprocessed.h5."
+        )
     try:
         handle = h5py.File(path, "r")
     except OSError as error:
         raise StoreError(
-            f"Store {path} is not a readable HDF5 file, it may be truncated "
-            f"by a killed job ({error}). {_rerun_hint(path)}"
+            f"Store {path} is not a readable HDF5 file: it starts with the HDF5 "
+            f"signature but cannot be opened, so it may be truncated by a killed "
+            f"job ({error}). {_rerun_hint(path)}"
         ) from error
     with handle:
         yield handle
@@ -131,15 +149,20 @@ def validate_jets(
     *,
     require_both_classes: bool = True,
     max_particles: int | None = None,
+    next_step: str | None = None,
 ) -> None:
     """Check shapes, NaNs, labels and jet cuts; raise ``StoreError`` naming ``source``.
 
     ``source`` names the shard or file in the message. ``max_particles``, when
-    given, is the largest multiplicity allowed.
+    given, is the largest multiplicity allowed. ``next_step``, when given,
+    ends every message about bad jets, e.g. how to rewrite the file.
     """
 
-    def fail(check: str) -> None:
-        raise StoreError(f"Jets from {source} failed validation: {check}.")
+    def fail(check: str, *, with_next_step: bool = True) -> None:
+        message = f"Jets from {source} failed validation: {check}."
+        if next_step and with_next_step:
+            message += f" {next_step}"
+        raise StoreError(message)
 
     particles = jets.particles
     if particles.ndim != 3 or particles.shape[2] != 4:
@@ -158,7 +181,11 @@ def validate_jets(
     for name in JET_DATASETS:
         bad = ~np.isfinite(getattr(jets, name))
         if bad.any():
-            fail(f"{name} contains {int(bad.sum())} NaN or infinite values")
+            first_jet = int(np.argwhere(bad)[0][0])
+            fail(
+                f"dataset {name!r} contains {int(bad.sum())} NaN or infinite "
+                f"values (first in jet {first_jet})"
+            )
 
     invalid = sorted(set(np.unique(jets.labels).tolist()) - set(LABELS.values()))
     if invalid:
@@ -191,7 +218,8 @@ def validate_jets(
         fail(
             f"a jet has {int(multiplicity.max())} particles, more than "
             f"data.max_particles = {max_particles}; raise data.max_particles in the "
-            "config or set it to null to pad to the largest multiplicity"
+            "config or set it to null to pad to the largest multiplicity",
+            with_next_step=False,
         )
     padded = pt == 0
     if np.abs(particles[padded]).max(initial=0.0) > 0:
@@ -293,6 +321,12 @@ def write_jets(
 def read_jets(path: str | os.PathLike, extra: Sequence[str] = ()) -> JetArrays:
     """Read a jet store (and the ``extra`` per-jet datasets) into memory."""
     with open_store(path) as handle:
+        if "particles" not in handle and "z" in handle:
+            raise StoreError(
+                f"Store {path} is a preprocessed store, not a jet store: it has "
+                f"{sorted(handle)} but no 'particles'. Pass the jet store "
+                f"{Path(path).with_name('jets.h5')} that it was made from."
+            )
         arrays = [read_dataset(handle, name) for name in JET_DATASETS]
         extras = {name: read_dataset(handle, name) for name in extra}
     jets = JetArrays(*arrays, extra=extras or None)
@@ -319,6 +353,27 @@ def read_attrs(path: str | os.PathLike) -> dict:
     return attrs
 
 
+def _check_shard_process(
+    shard_path: str | os.PathLike, labels: np.ndarray, attrs: Mapping, next_step: str
+) -> None:
+    """Raise ``StoreError`` unless every label matches the shard's ``process``."""
+    process = attrs.get("process")
+    if process not in LABELS:
+        raise StoreError(
+            f"Shard {shard_path} has process attribute {process!r}, expected one "
+            f"of {sorted(LABELS)}, so its labels cannot be checked. {next_step}"
+        )
+    expected = LABELS[process]
+    wrong = labels != expected
+    if wrong.any():
+        found = sorted(set(labels[wrong].tolist()))
+        raise StoreError(
+            f"Shard {shard_path} has process attribute {process!r} (label "
+            f"{expected}), but {int(wrong.sum())} of its {len(labels)} jets have "
+            f"label {found}. {next_step}"
+        )
+
+
 def merge_shards(
     shard_paths: Sequence[str | os.PathLike],
     out_path: str | os.PathLike,
@@ -338,14 +393,21 @@ def merge_shards(
     shard_attrs = {}
     for shard_path in shard_paths:
         jets = read_jets(shard_path)
+        regenerate = (
+            f"Delete {shard_path} and rerun the workflow rule that writes it "
+            "(generate_shard) to regenerate the shard, then rerun the merge."
+        )
         validate_jets(
             jets,
             f"shard {shard_path}",
             require_both_classes=False,
             max_particles=max_particles,
+            next_step=regenerate,
         )
+        attrs_of_shard = read_attrs(shard_path)
+        _check_shard_process(shard_path, jets.labels, attrs_of_shard, regenerate)
         shards.append(jets)
-        shard_attrs[Path(shard_path).stem] = read_attrs(shard_path)
+        shard_attrs[Path(shard_path).stem] = attrs_of_shard
 
     width = max(int(jets.multiplicity.max()) for jets in shards)
     merged = JetArrays(
@@ -387,6 +449,38 @@ class Split:
         return len(self.labels)
 
 
+def _check_preprocessed_datasets(handle: h5py.File, path: Path) -> None:
+    """Raise ``StoreError`` unless ``handle`` has every preprocessed dataset.
+
+    Only a store with some but not all of them is damaged and worth
+    rewriting. Any other HDF5 file is the wrong input, not a broken one.
+    """
+    found = sorted(handle)
+    missing = [name for name in PREPROCESSED_DATASETS if name not in handle]
+    if not missing:
+        return
+    if "particles" in handle:
+        if path.name == "jets.h5":
+            preprocessed = path.with_name("preprocessed.h5")
+        else:
+            preprocessed = Path("results/data/<source>/preprocessed.h5")
+        raise StoreError(
+            f"Store {path} is a jet store (datasets {found}), not a preprocessed "
+            f"store. Pass the preprocessed store {preprocessed} that rule "
+            "preprocess_jets writes from the merged jet store."
+        )
+    if "z" not in handle:
+        raise StoreError(
+            f"Store {path} is not a preprocessed store: it has no dataset 'z' "
+            f"(found: {found}). Pass the preprocessed store that rule "
+            "preprocess_jets writes, e.g. results/data/pythia/preprocessed.h5."
+        )
+    raise StoreError(
+        f"Store {path} has no dataset {missing[0]!r} (found: {found}), so the "
+        f"preprocessed store is damaged. {_rerun_hint(path)}"
+    )
+
+
 def load_splits(
     path: str | os.PathLike, n_train: int, n_val: int, n_test: int
 ) -> dict[str, Split]:
@@ -404,13 +498,7 @@ def load_splits(
                 f"{name} must be a non-negative integer. Received: {name}={size!r}"
             )
     with open_store(path) as handle:
-        for name in PREPROCESSED_DATASETS:
-            if name not in handle:
-                raise StoreError(
-                    f"Store {path} has no dataset {name!r}; "
-                    "is it a preprocessed store? "
-                    f"{_rerun_hint(Path(path))}"
-                )
+        _check_preprocessed_datasets(handle, Path(path))
         n_jets = handle["labels"].shape[0]
         if handle["z"].shape[0] != n_jets or handle["yphi"].shape[0] != n_jets:
             raise StoreError(
