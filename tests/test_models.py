@@ -1,6 +1,7 @@
 """Tests of the Moment-EFN builder, parameter counts and architecture sampler."""
 
 import math
+import re
 import zipfile
 
 import keras
@@ -211,12 +212,21 @@ def test_phi_network_rejects_foreign_model():
         (dict(latent_dim=2, order=1, F_sizes=(4,), linear_F=True), "Pass F_sizes=()"),
         (dict(latent_dim=2, order=1, task="ranking"), "Received: task='ranking'"),
         (dict(latent_dim=2, order=1, Phi_l1=-1.0), "Received: Phi_l1=-1.0"),
+        (
+            dict(latent_dim=2, order=1, Phi_sizes=5),
+            "expected a sequence of positive integers (hidden layer widths), "
+            "e.g. [5] for one layer. Received: Phi_sizes=5",
+        ),
+        (dict(latent_dim=2, order=1, F_sizes=3.0), "Received: F_sizes=3.0"),
+        (
+            dict(latent_dim=200, order=6, Phi_sizes=[2], F_sizes=[2]),
+            "latent_dim=200 and order=6 give C(L + k, k) - 1 = 98619368490 moments, "
+            "more than the limit of 1000000",
+        ),
     ],
 )
 def test_build_moment_efn_invalid_arguments_raise(arguments, message):
-    with pytest.raises(
-        ValueError, match=message.replace("(", r"\(").replace(")", r"\)")
-    ):
+    with pytest.raises(ValueError, match=re.escape(message)):
         build_moment_efn(**arguments)
 
 
@@ -283,3 +293,16 @@ def test_sample_architectures_deterministic_for_seed():
 def test_sample_architectures_invalid_arguments_raise(arguments):
     with pytest.raises(ValueError, match="expected a positive integer"):
         sample_architectures(**arguments)
+
+
+def test_count_moment_efn_params_too_many_moments_raises():
+    with pytest.raises(ValueError, match="Lower latent_dim or order"):
+        count_moment_efn_params(200, 6, (2,), (2,))
+
+
+@pytest.mark.parametrize(
+    ("order", "latent_dim"), [(1, 128), (2, 64), (3, 32), (4, 16), (1, 10**6)]
+)
+def test_count_moment_efn_params_config_sizes_allowed(order, latent_dim):
+    """The largest (k, L) of config/paper.yaml, and L = 10^6 at k = 1, pass."""
+    assert count_moment_efn_params(latent_dim, order, (2,), (2,)) > 0

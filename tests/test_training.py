@@ -321,3 +321,74 @@ def test_train_moment_efn_invalid_data_raises(tmp_path):
     one_class = {**data, "test": (z, yphi, np.ones(len(z)))}
     with pytest.raises(ValueError, match="both classes"):
         train_moment_efn(MODEL_KWARGS, one_class, **settings)
+
+
+def invalid_data_cases():
+    """Return (case id, data, expected message) for data rejected before training."""
+    data = make_data(n_train=20)
+    z, yphi, labels = data["train"]
+    nan_z = z.copy()
+    nan_z[3, 0] = np.nan
+    infinite_yphi = yphi.copy()
+    infinite_yphi[2, 1, 0] = np.inf
+    nan_target = labels.copy()
+    nan_target[4] = np.nan
+    return [
+        ("extra_split", {**data, "extra": data["val"]}, r"unknown splits \['extra'\]"),
+        (
+            "label_two",
+            {**data, "train": (z, yphi, labels * 2)},
+            r"data\['train'\] target must contain only the labels 0 .* \[2\.0\]",
+        ),
+        (
+            "target_column",
+            {**data, "train": (z, yphi, labels[:, None])},
+            r"data\['train'\] must be .* Received: .*\(20, 1\)",
+        ),
+        (
+            "nan_z",
+            {**data, "train": (nan_z, yphi, labels)},
+            r"data\['train'\] z contains 1 NaN or infinite values \(first in jet 3\)",
+        ),
+        (
+            "infinite_yphi",
+            {**data, "train": (z, infinite_yphi, labels)},
+            r"data\['train'\] yphi contains 1 NaN or infinite values",
+        ),
+        (
+            "nan_target",
+            {**data, "train": (z, yphi, nan_target)},
+            r"data\['train'\] target contains 1 NaN or infinite values",
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [pytest.param(data, message, id=case) for case, data, message in invalid_data_cases()],
+)
+def test_train_moment_efn_bad_data_raises_before_training(
+    tmp_path, monkeypatch, data, message
+):
+    def fail_if_built(**kwargs):
+        raise AssertionError("the model was built before the data was checked")
+
+    monkeypatch.setattr(training, "build_moment_efn", fail_if_built)
+    settings = dict(
+        task="classification", epochs=1, batch_size=10, seed=0, **output_paths(tmp_path)
+    )
+    with pytest.raises(ValueError, match=message):
+        train_moment_efn(MODEL_KWARGS, data, **settings)
+    assert not (tmp_path / "metrics.json").exists()
+
+
+def test_train_moment_efn_nan_regression_target_raises(tmp_path):
+    data = make_data(n_train=20)
+    z, yphi, target = data["val"]
+    target = target.copy()
+    target[0] = np.inf
+    settings = dict(
+        task="regression", epochs=1, batch_size=10, seed=0, **output_paths(tmp_path)
+    )
+    with pytest.raises(ValueError, match=r"data\['val'\] target contains 1 NaN"):
+        train_moment_efn(MODEL_KWARGS, {**data, "val": (z, yphi, target)}, **settings)

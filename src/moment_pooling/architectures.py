@@ -21,9 +21,22 @@ __all__ = [
 # Number of angular inputs per particle: (y, phi).
 N_ANGULAR_INPUTS = 2
 
+# Largest number of moments C(L + k, k) - 1 that F may take as input. Each
+# jet's moment vector is computed in float32 before F, so 10^6 moments are
+# 4 MB per jet and about 1 GB for a batch of 256 jets, and F's first layer
+# has 10^6 weights per unit. The configs use at most C(35, 3) - 1 = 6544.
+MAX_MOMENTS = 10**6
+
 
 def _check_sizes(sizes: Sequence[int], name: str) -> tuple[int, ...]:
-    sizes = tuple(sizes)
+    try:
+        sizes = tuple(sizes)
+    except TypeError:
+        raise ValueError(
+            f"Invalid value for `{name}`: expected a sequence of positive integers "
+            f"(hidden layer widths), e.g. [{sizes!r}] for one layer. "
+            f"Received: {name}={sizes!r}"
+        ) from None
     for width in sizes:
         if (
             isinstance(width, bool)
@@ -50,6 +63,13 @@ def _check_architecture(
                 f"Invalid value for `{name}`: expected a positive integer. "
                 f"Received: {name}={value!r}"
             )
+    n_moments = math.comb(latent_dim + order, order) - 1
+    if n_moments > MAX_MOMENTS:
+        raise ValueError(
+            f"latent_dim={latent_dim} and order={order} give C(L + k, k) - 1 = "
+            f"{n_moments} moments, more than the limit of {MAX_MOMENTS}, which "
+            "would need too much memory per jet. Lower latent_dim or order."
+        )
     Phi_sizes = _check_sizes(Phi_sizes, "Phi_sizes")
     F_sizes = _check_sizes(F_sizes, "F_sizes")
     if linear_Phi and Phi_sizes:

@@ -130,19 +130,35 @@ def _check_inputs(
         raise ValueError(
             f"`data` is missing the splits {missing}. Received keys: {sorted(data)}"
         )
+    unknown = sorted(set(data) - set(SPLITS))
+    if unknown:
+        raise ValueError(
+            f"`data` has unknown splits {unknown}: expected exactly the keys "
+            f"{list(SPLITS)}. Received keys: {sorted(data)}"
+        )
     arrays = {}
     for split in SPLITS:
         z, yphi, target = (np.asarray(a) for a in data[split])
         n = len(z)
-        if z.ndim != 2 or yphi.shape != (*z.shape, 2) or target.shape[:1] != (n,):
+        if z.ndim != 2 or yphi.shape != (*z.shape, 2) or target.shape != (n,):
             raise ValueError(
                 f"data[{split!r}] must be (z, yphi, target) with shapes (n, M), "
-                f"(n, M, 2) and (n,). Received: {z.shape}, {yphi.shape}, {target.shape}"
+                f"(n, M, 2) and (n,), one target per jet. "
+                f"Received: {z.shape}, {yphi.shape}, {target.shape}"
             )
         if n == 0:
             raise ValueError(
                 f"data[{split!r}] has no jets. Pass at least one jet per split."
             )
+        _check_finite(split, {"z": z, "yphi": yphi, "target": target})
+        if task == "classification":
+            invalid = sorted(set(np.unique(target).tolist()) - {0.0, 1.0})
+            if invalid:
+                raise ValueError(
+                    f"data[{split!r}] target must contain only the labels 0 "
+                    f"(gluon) and 1 (quark) for classification. Received other "
+                    f"values: {invalid[:10]}"
+                )
         arrays[split] = (
             z.astype("float32"),
             yphi.astype("float32"),
@@ -156,6 +172,23 @@ def _check_inputs(
                 f"test AUC is undefined otherwise. Received labels: {labels.tolist()}"
             )
     return arrays
+
+
+def _check_finite(split: str, named_arrays: Mapping[str, np.ndarray]) -> None:
+    """Raise ``ValueError`` naming the split and array that has NaN or infinity."""
+    for name, values in named_arrays.items():
+        if not np.issubdtype(values.dtype, np.number):
+            raise ValueError(
+                f"data[{split!r}] {name} must be numeric. Received dtype {values.dtype}"
+            )
+        bad = ~np.isfinite(values)
+        if bad.any():
+            first_jet = int(np.argwhere(bad)[0][0])
+            raise ValueError(
+                f"data[{split!r}] {name} contains {int(bad.sum())} NaN or infinite "
+                f"values (first in jet {first_jet}). Check the preprocessed store "
+                "or the arrays passed in."
+            )
 
 
 def _data_digest(arrays) -> str:
