@@ -189,6 +189,11 @@ BAD_CONFIGS = [
         ["qg_scan.latent_max=", "needs one entry per order in qg_scan.orders"],
     ),
     (
+        "too_many_moments",
+        setter("latent.models", [[6, 200]]),
+        ["latent.models[0]: L = 200 at k = 6 gives", "above the limit", "Lower L or k"],
+    ),
+    (
         "pthat_window_inverted",
         setter("data.pythia.pthat_min", 700.0),
         ["data.pythia.pthat_min=700.0 must be below data.pythia.pthat_max"],

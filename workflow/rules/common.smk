@@ -9,6 +9,8 @@ import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
+from moment_pooling.architectures import MAX_MOMENTS
+
 
 ##### config validation #####
 
@@ -122,6 +124,26 @@ def describe_config_inconsistencies(config):
             f"qg_scan.latent_max={scan['latent_max']} needs one entry per order in "
             f"qg_scan.orders={scan['orders']}"
         )
+
+    # Each (k, L) that a study trains must stay within the pooling layer's
+    # moment limit, so an oversized model fails here, not when its job starts.
+    requested = [
+        (f"qg_scan.latent_max[{i}]", order, latent_max)
+        for i, (order, latent_max) in enumerate(
+            zip(scan["orders"], scan["latent_max"], strict=False)
+        )
+    ]
+    requested += [
+        (f"latent.models[{i}]", order, latent_dim)
+        for i, (order, latent_dim) in enumerate(config["latent"]["models"])
+    ]
+    for key, order, latent_dim in requested:
+        n_moments = math.comb(latent_dim + order, order) - 1
+        if n_moments > MAX_MOMENTS:
+            lines.append(
+                f"{key}: L = {latent_dim} at k = {order} gives {n_moments} moments, "
+                f"above the limit of {MAX_MOMENTS}. Lower L or k."
+            )
 
     # The test split is the first jets of the store in every study, so each
     # study's train + val + test must fit in the store on its own.
