@@ -63,7 +63,8 @@ rule train_angularity:
             wildcards.network, int(wildcards.order), ANGULARITY["F_l1"]
         ),
         study=studies.select_keys(
-            ANGULARITY, [*studies.TRAINING_KEYS, *studies.SPLIT_KEYS, "seed"]
+            ANGULARITY,
+            [*studies.TRAINING_KEYS, *studies.SPLIT_KEYS, "learning_rate", "seed"],
         ),
         training=studies.select_keys(config["training"], studies.OPTIMISER_KEYS),
         checkpoint_dir="results/checkpoints/train_angularity/{network}_k{order}",

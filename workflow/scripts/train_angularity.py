@@ -38,7 +38,7 @@ with visible_gpu():
         task="regression",
         epochs=study["epochs"],
         batch_size=training["batch_size"],
-        learning_rate=training["learning_rate"],
+        learning_rate=study["learning_rate"],
         patience=study["patience"],
         seed=study["seed"],
         model_path=snakemake.output.model,
