@@ -59,9 +59,12 @@ if ! munge -n -S "$MUNGE_SOCKET" 2>/dev/null | unmunge -S "$MUNGE_SOCKET" >/dev/
 fi
 
 CPUS="$(nproc)"
-# Leave 1 GiB of the available memory to the system.
-AVAILABLE_MB="$(awk '/^MemAvailable:/ {print int($2 / 1024)}' /proc/meminfo)"
-REAL_MEMORY_MB="$((AVAILABLE_MB > 2048 ? AVAILABLE_MB - 1024 : AVAILABLE_MB / 2))"
+# The node's size is the machine's total memory less 1 GiB for the system.
+# slurmd only checks that RealMemory does not exceed the physical memory;
+# sizing it from MemAvailable instead made jobs unschedulable (preprocess_jets
+# asks for 8000 MB) whenever other processes were running at start-up.
+TOTAL_MB="$(awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo)"
+REAL_MEMORY_MB="$((TOTAL_MB > 2048 ? TOTAL_MB - 1024 : TOTAL_MB / 2))"
 
 cat >"$SCRATCH/slurm.conf" <<EOF
 ClusterName=moment-pooling
