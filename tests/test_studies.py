@@ -82,11 +82,12 @@ def test_summarise_seeds_rejects_empty():
 
 
 def test_select_latent_models_prefers_scan_models():
+    widths = {"Phi_width": 10, "F_width": 10}
     draws = [
-        {"scan": "full", "order": 2, "draw": 0, "latent_dim": 5},
-        {"scan": "full", "order": 2, "draw": 3, "latent_dim": 64},
-        {"scan": "full", "order": 2, "draw": 1, "latent_dim": 64},
-        {"scan": "linear_F", "order": 1, "draw": 0, "latent_dim": 128},
+        {"scan": "full", "order": 2, "draw": 0, "latent_dim": 5, **widths},
+        {"scan": "full", "order": 2, "draw": 3, "latent_dim": 64, **widths},
+        {"scan": "full", "order": 2, "draw": 1, "latent_dim": 64, **widths},
+        {"scan": "linear_F", "order": 1, "draw": 0, "latent_dim": 128, **widths},
     ]
     selected = studies.select_latent_models(
         [(2, 64), (1, 128), (2, 64)], draws, n_scan_seeds=2, n_latent_seeds=3
@@ -105,6 +106,44 @@ def test_select_latent_models_prefers_scan_models():
     assert trained_model["run_dirs"] == [
         f"results/latent/k1_L128_s{seed}" for seed in range(3)
     ]
+
+
+def test_select_latent_models_skips_narrow_draws():
+    draws = [
+        {
+            "scan": "full",
+            "order": 3,
+            "draw": 0,
+            "latent_dim": 1,
+            "Phi_width": 2,
+            "F_width": 30,
+        },
+        {
+            "scan": "full",
+            "order": 3,
+            "draw": 1,
+            "latent_dim": 1,
+            "Phi_width": 30,
+            "F_width": 2,
+        },
+        {
+            "scan": "full",
+            "order": 3,
+            "draw": 2,
+            "latent_dim": 1,
+            "Phi_width": 25,
+            "F_width": 25,
+        },
+    ]
+    selected = studies.select_latent_models(
+        [(3, 1)], draws[:2], n_scan_seeds=2, n_latent_seeds=2, min_widths=(25, 25)
+    )
+    assert selected[0]["source"] == "latent"
+    selected = studies.select_latent_models(
+        [(3, 1)], draws, n_scan_seeds=2, n_latent_seeds=2, min_widths=(25, 25)
+    )
+    assert selected[0]["source"] == "qg_scan"
+    assert selected[0]["draw"] == 2
 
 
 def test_latent_model_names_missing_key():

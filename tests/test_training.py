@@ -365,7 +365,10 @@ def invalid_data_cases():
 
 @pytest.mark.parametrize(
     ("data", "message"),
-    [pytest.param(data, message, id=case) for case, data, message in invalid_data_cases()],
+    [
+        pytest.param(data, message, id=case)
+        for case, data, message in invalid_data_cases()
+    ],
 )
 def test_train_moment_efn_bad_data_raises_before_training(
     tmp_path, monkeypatch, data, message

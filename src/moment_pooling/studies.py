@@ -263,11 +263,16 @@ def select_latent_models(
     draws: Sequence[Mapping],
     n_scan_seeds: int,
     n_latent_seeds: int,
+    *,
+    min_widths: tuple[int, int] = (1, 1),
 ) -> list[dict]:
     """Choose, for each requested (k, L), a scan model or a new latent training.
 
-    A draw of the full scan with the same k and L is reused with the scan's
-    seeds, taking the lowest draw index when several match. Otherwise the
+    A draw of the full scan with the same k and L, and Phi and F widths of at
+    least ``min_widths`` (the widths the latent study would train), is reused
+    with the scan's seeds, taking the lowest draw index when several match.
+    Narrower draws are not reused: at a few units per layer a scan model can
+    fail to learn, and its Phi would not show the latent space. Otherwise the
     latent study trains the model. Each returned dict has ``order``, ``latent_dim``,
     ``source`` ("qg_scan" or "latent"), ``run_dirs`` (one per seed),
     ``plotted_model`` (the model file of the first seed, whose Phi functions
@@ -286,6 +291,8 @@ def select_latent_models(
             if row["scan"] == "full"
             and int(row["order"]) == key[0]
             and int(row["latent_dim"]) == key[1]
+            and int(row["Phi_width"]) >= min_widths[0]
+            and int(row["F_width"]) >= min_widths[1]
         ]
         if matches:
             draw = min(int(row["draw"]) for row in matches)

@@ -18,6 +18,7 @@ LATENT_MODELS = studies.select_latent_models(
     QG_SCAN_DRAWS,
     n_scan_seeds=QG_SCAN["n_seeds"],
     n_latent_seeds=LATENT["n_seeds"],
+    min_widths=(LATENT["Phi_width"], LATENT["F_width"]),
 )
 LATENT_GROUPS = {"models": LATENT_REQUESTS, "L1": LATENT_L1_REQUESTS}
 
