@@ -163,12 +163,17 @@ def test_workflow_scan_outputs_match_draws(tiny_workflow, config):
 def test_workflow_latent_models_prefer_scan(tiny_workflow, config):
     rows, _ = table(tiny_workflow, "latent_models")
     draws, _ = table(tiny_workflow, "qg_scan_draws")
-    in_scan = {
-        (int(d["order"]), int(d["latent_dim"])) for d in draws if d["scan"] == "full"
-    }
     latent = config["latent"]
+    in_scan = {
+        (int(d["order"]), int(d["latent_dim"]))
+        for d in draws
+        if d["scan"] == "full"
+        and int(d["Phi_width"]) >= latent["Phi_width"]
+        and int(d["F_width"]) >= latent["F_width"]
+    }
     requested = {tuple(pair) for pair in latent["models"]}
     requested |= {(order, 1) for order in latent["L1_orders"]}
+    assert in_scan & requested, "the tiny config should reuse a scan model"
     assert {(int(r["order"]), int(r["latent_dim"])) for r in rows} == requested
     for row in rows:
         key = (int(row["order"]), int(row["latent_dim"]))
