@@ -10,13 +10,13 @@ both alike.
 from __future__ import annotations
 
 import logging
-import numbers
 import os
 import time
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from moment_pooling.checks import check_positive_int, is_positive_int
 from moment_pooling.io import atomic_path, write_json
 from moment_pooling.provenance import write_table
 
@@ -39,10 +39,7 @@ def build_dense_classifier(
     """
     import keras
 
-    if not hidden_sizes or any(
-        isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1
-        for size in hidden_sizes
-    ):
+    if not hidden_sizes or not all(is_positive_int(size) for size in hidden_sizes):
         raise ValueError(
             "hidden_sizes must be a non-empty list of positive integers. "
             f"Received: hidden_sizes={list(hidden_sizes)}"
@@ -127,14 +124,7 @@ def train_dense_classifier(
     atomically, and returns the metrics dict.
     """
     arrays = _check_data(data)
-    if (
-        isinstance(epochs, bool)
-        or not isinstance(epochs, numbers.Integral)
-        or epochs < 1
-    ):
-        raise ValueError(
-            f"epochs must be a positive integer. Received: epochs={epochs!r}"
-        )
+    check_positive_int(epochs, "epochs")
 
     from moment_pooling.training import MAX_ROC_POINTS, configure_devices
 

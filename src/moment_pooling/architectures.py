@@ -7,10 +7,11 @@ architecture draws, so it must not import TensorFlow.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Sequence
 
 import numpy as np
+
+from moment_pooling.checks import check_positive_int, is_positive_int
 
 __all__ = [
     "SCAN_DEPTH",
@@ -38,11 +39,7 @@ def _check_sizes(sizes: Sequence[int], name: str) -> tuple[int, ...]:
             f"Received: {name}={sizes!r}"
         ) from None
     for width in sizes:
-        if (
-            isinstance(width, bool)
-            or not isinstance(width, numbers.Integral)
-            or width < 1
-        ):
+        if not is_positive_int(width):
             raise ValueError(
                 f"Invalid value for `{name}`: expected a sequence of positive "
                 f"integers. Received: {name}={sizes!r}"
@@ -53,16 +50,8 @@ def _check_sizes(sizes: Sequence[int], name: str) -> tuple[int, ...]:
 def _check_architecture(
     latent_dim, order, Phi_sizes, F_sizes, linear_Phi, linear_F
 ) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    for name, value in (("latent_dim", latent_dim), ("order", order)):
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, numbers.Integral)
-            or value < 1
-        ):
-            raise ValueError(
-                f"Invalid value for `{name}`: expected a positive integer. "
-                f"Received: {name}={value!r}"
-            )
+    check_positive_int(latent_dim, "latent_dim")
+    check_positive_int(order, "order")
     n_moments = math.comb(latent_dim + order, order) - 1
     if n_moments > MAX_MOMENTS:
         raise ValueError(
@@ -176,15 +165,7 @@ def sample_architectures(
         ("latent_max", latent_max),
         ("width_max", width_max),
     ):
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, numbers.Integral)
-            or value < 1
-        ):
-            raise ValueError(
-                f"Invalid value for `{name}`: expected a positive integer. "
-                f"Received: {name}={value!r}"
-            )
+        check_positive_int(value, name)
     F_widths = np.array([1]) if linear_F else np.arange(1, width_max + 1)
     Phi_grid, F_grid, L_grid = np.meshgrid(
         np.arange(1, width_max + 1),

@@ -41,21 +41,13 @@ from __future__ import annotations
 
 import itertools
 import math
-import numbers
 
 import keras
 from keras import ops
 
+from moment_pooling.checks import check_positive_int
+
 __all__ = ["MomentPooling", "moment_multisets"]
-
-
-def _check_positive_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(
-            f"Invalid value for `{name}`: expected a positive integer. "
-            f"Received: {name}={value!r}"
-        )
-    return int(value)
 
 
 def moment_multisets(latent_dim: int, order: int) -> list[tuple[int, ...]]:
@@ -65,8 +57,8 @@ def moment_multisets(latent_dim: int, order: int) -> list[tuple[int, ...]]:
     ordered lexicographically within one length. There are
     C(latent_dim + order, order) - 1 of them.
     """
-    latent_dim = _check_positive_int(latent_dim, "latent_dim")
-    order = _check_positive_int(order, "order")
+    latent_dim = check_positive_int(latent_dim, "latent_dim")
+    order = check_positive_int(order, "order")
     multisets: list[tuple[int, ...]] = []
     for degree in range(1, order + 1):
         multisets.extend(
@@ -199,7 +191,7 @@ class MomentPooling(keras.layers.Layer):
 
     def __init__(self, order: int, **kwargs):
         super().__init__(**kwargs)
-        self.order = _check_positive_int(order, "order")
+        self.order = check_positive_int(order, "order")
         self.latent_dim: int | None = None
 
     def _validate_shapes(self, z_shape, Phi_shape) -> int:

@@ -14,7 +14,6 @@ import hashlib
 import json
 import logging
 import math
-import numbers
 import os
 import shutil
 import tempfile
@@ -26,6 +25,7 @@ import keras
 import numpy as np
 from sklearn.metrics import roc_auc_score, roc_curve
 
+from moment_pooling.checks import check_positive_int, is_positive_int
 from moment_pooling.io import atomic_path, write_json
 from moment_pooling.models import TASKS, build_moment_efn
 from moment_pooling.provenance import write_table
@@ -88,9 +88,8 @@ def configure_devices(threads: int | None = None) -> str:
     return "CPU"
 
 
-def _check_inputs(
-    model_kwargs, data, task, epochs, batch_size, learning_rate, patience
-):
+def _check_settings(model_kwargs, task, epochs, batch_size, learning_rate, patience):
+    """Raise ``ValueError`` for a training setting that cannot work."""
     if task not in TASKS:
         raise ValueError(
             f"Invalid value for `task`: expected one of {TASKS}. "
@@ -101,21 +100,9 @@ def _check_inputs(
             f"model_kwargs['task']={model_kwargs['task']!r} contradicts task={task!r}. "
             "Drop 'task' from model_kwargs."
         )
-    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, numbers.Integral)
-            or value < 1
-        ):
-            raise ValueError(
-                f"Invalid value for `{name}`: expected a positive integer. "
-                f"Received: {name}={value!r}"
-            )
-    if patience is not None and (
-        isinstance(patience, bool)
-        or not isinstance(patience, numbers.Integral)
-        or patience < 1
-    ):
+    check_positive_int(epochs, "epochs")
+    check_positive_int(batch_size, "batch_size")
+    if patience is not None and not is_positive_int(patience):
         raise ValueError(
             "Invalid value for `patience`: expected a positive integer, or None to "
             f"train all epochs. Received: patience={patience!r}"
@@ -125,6 +112,15 @@ def _check_inputs(
             f"Invalid value for `learning_rate`: expected a positive number. "
             f"Received: learning_rate={learning_rate!r}"
         )
+
+
+def _check_data(data, task: str) -> dict:
+    """Validate the (z, yphi, target) splits; return them as float32 arrays.
+
+    Targets become (n, 1) columns. Raises ``ValueError`` naming the split and
+    the problem before any training starts.
+    """
+
     missing = [split for split in SPLITS if split not in data]
     if missing:
         raise ValueError(
@@ -420,9 +416,8 @@ def train_moment_efn(
     the outputs are written. ``threads`` sets TensorFlow's intra- and
     inter-op thread pools.
     """
-    arrays = _check_inputs(
-        model_kwargs, data, task, epochs, batch_size, learning_rate, patience
-    )
+    _check_settings(model_kwargs, task, epochs, batch_size, learning_rate, patience)
+    arrays = _check_data(data, task)
     model_kwargs = {key: value for key, value in model_kwargs.items() if key != "task"}
     device = configure_devices(threads)
     logger.info(
