@@ -4,9 +4,17 @@ Run from the repository root: ``snakemake --cores all`` (default config),
 ``snakemake --cores all --configfile config/test.yaml`` (tiny end-to-end run).
 """
 
+import os
+
 from snakemake.utils import min_version
 
 min_version("9.0")
+
+# TensorFlow's oneDNN CPU kernels run the batched matmuls of moment pooling
+# 2-3x faster on x86_64 (docs/benchmarks.md). TensorFlow turns them on by
+# default only on CPUs with AVX-512. Jobs inherit this setting; export
+# TF_ENABLE_ONEDNN_OPTS=0 before running Snakemake to use the default kernels.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 
 configfile: "config/config.yaml"

@@ -18,8 +18,12 @@ Two pooling implementations are compared:
 
 Usage:
 
-    python benchmarks/bench_moment_pooling.py           # full grid
-    python benchmarks/bench_moment_pooling.py --quick   # targets only, smaller epochs
+    python benchmarks/bench_moment_pooling.py             # full grid
+    python benchmarks/bench_moment_pooling.py --quick     # targets, smaller epochs
+    python benchmarks/bench_moment_pooling.py --onednn 0  # TensorFlow's default kernels
+
+``--onednn`` sets TF_ENABLE_ONEDNN_OPTS in each subprocess. The default, 1,
+is what the workflow's Snakefile sets.
 
 Each timed value is the fastest of the timed epochs (the first epoch, which
 traces the graph, is not timed), because other processes on a shared machine
@@ -197,7 +201,11 @@ def run_in_subprocess(impl: str, order: int, latent_dim: int, args) -> dict:
         "--epochs",
         str(args.epochs),
     ]
-    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    environment = {
+        **os.environ,
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "TF_ENABLE_ONEDNN_OPTS": args.onednn,
+    }
     result = subprocess.run(command, capture_output=True, text=True, env=environment)
     if result.returncode != 0:
         raise RuntimeError(
@@ -272,7 +280,7 @@ def main() -> None:
         help="time only the configurations named by the targets, with smaller epochs",
     )
     parser.add_argument(
-        "--jets", type=int, help="jets per epoch (default 8192, 1024 with --quick)"
+        "--jets", type=int, help="jets per epoch (default 8192, 2048 with --quick)"
     )
     parser.add_argument(
         "--particles",
@@ -285,19 +293,27 @@ def main() -> None:
     parser.add_argument(
         "--epochs",
         type=int,
-        help="timed epochs after one untimed epoch (default 3)",
+        help="timed epochs after one untimed epoch (default 3, 5 with --quick)",
+    )
+    parser.add_argument(
+        "--onednn",
+        choices=["0", "1"],
+        default="1",
+        help="TF_ENABLE_ONEDNN_OPTS of the timed processes (default 1, as in the "
+        "workflow)",
     )
     parser.add_argument("--json", help="also write the results to this JSON file")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.jets is None:
-        args.jets = 1024 if args.quick else 8192
+        args.jets = 2048 if args.quick else 8192
     if args.particles is None:
         args.particles = 64 if args.quick else 100
     if args.epochs is None:
-        # Even with --quick, one timed epoch of 4 batches was too noisy on a
-        # shared machine to compare configurations; the fastest of 3 is used.
-        args.epochs = 3
+        # Epochs of a few batches last 0.1 to 1 s, and on a shared 2-core
+        # machine single epochs varied by tens of percent; the fastest of
+        # several is used.
+        args.epochs = 5 if args.quick else 3
 
     if args.child:
         impl, order, latent_dim = args.child.split(",")
@@ -308,7 +324,8 @@ def main() -> None:
     print(
         f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; "
         f"{args.jets} jets/epoch, {args.particles} particles, batch {args.batch_size}, "
-        f"Phi and F widths ({WIDTH}, {WIDTH}); best of {args.epochs} epochs",
+        f"Phi and F widths ({WIDTH}, {WIDTH}); best of {args.epochs} epochs; "
+        f"TF_ENABLE_ONEDNN_OPTS={args.onednn}",
         flush=True,
     )
     results = []

@@ -421,9 +421,11 @@ def train_moment_efn(
     model_kwargs = {key: value for key, value in model_kwargs.items() if key != "task"}
     device = configure_devices(threads)
     logger.info(
-        "Training on %s (threads=%s): %s, %d/%d/%d train/val/test jets",
+        "Training on %s (threads=%s, TF_ENABLE_ONEDNN_OPTS=%s): %s, "
+        "%d/%d/%d train/val/test jets",
         device,
         threads,
+        os.environ.get("TF_ENABLE_ONEDNN_OPTS", "unset"),
         model_kwargs,
         len(arrays["train"][0]),
         len(arrays["val"][0]),
