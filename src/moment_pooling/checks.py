@@ -8,7 +8,7 @@ __all__ = ["check_positive_int", "is_positive_int"]
 
 
 def is_positive_int(value: object) -> bool:
-    """Return whether ``value`` is an integer >= 1; ``True`` and ``False`` are not."""
+    """Return whether ``value`` is an integer of at least 1, excluding booleans."""
     return (
         not isinstance(value, bool)
         and isinstance(value, numbers.Integral)

@@ -115,12 +115,11 @@ def _check_settings(model_kwargs, task, epochs, batch_size, learning_rate, patie
 
 
 def _check_data(data, task: str) -> dict:
-    """Validate the (z, yphi, target) splits; return them as float32 arrays.
+    """Validate the (z, yphi, target) splits and return them as float32 arrays.
 
     Targets become (n, 1) columns. Raises ``ValueError`` naming the split and
     the problem before any training starts.
     """
-
     missing = [split for split in SPLITS if split not in data]
     if missing:
         raise ValueError(
