@@ -1,7 +1,10 @@
 import json
 import math
 import os
+import socket
 import stat
+import subprocess
+import sys
 
 import h5py
 import pytest
@@ -58,3 +61,28 @@ def test_atomic_path_mode_follows_umask(tmp_path, umask, expected):
         os.umask(previous)
     assert stat.S_IMODE((tmp_path / "m.json").stat().st_mode) == expected
     assert stat.S_IMODE((tmp_path / "store.h5").stat().st_mode) == expected
+
+
+def _exited_process_id() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_atomic_path_removes_stale_temporaries(tmp_path):
+    host = socket.gethostname()
+    stale = tmp_path / f".store.h5.{host}-{_exited_process_id()}.abcdefgh.tmp.h5"
+    live = tmp_path / f".store.h5.{host}-{os.getpid()}.ijklmnop.tmp.h5"
+    other_host = tmp_path / ".store.h5.other-node-1.qrstuvwx.tmp.h5"
+    other_output = tmp_path / f".other.h5.{host}-{_exited_process_id()}.abcdefgh.tmp.h5"
+    for path in (stale, live, other_host, other_output):
+        path.write_text("partial")
+
+    with atomic_path(tmp_path / "store.h5") as tmp:
+        tmp.write_text("complete")
+
+    assert (tmp_path / "store.h5").read_text() == "complete"
+    assert not stale.exists()
+    assert live.exists()
+    assert other_host.exists()
+    assert other_output.exists()

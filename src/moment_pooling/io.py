@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
+import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +26,43 @@ def _process_umask() -> int:
     return umask
 
 
+def _temporary_name_parts(path: Path) -> tuple[str, str]:
+    """Return the prefix and suffix of ``atomic_path``'s temporary files for ``path``.
+
+    The prefix ends in "<host>-<pid>." of the writing process, so that a later
+    write can tell the files of killed processes from those of live ones.
+    """
+    owner = f"{socket.gethostname()}-{os.getpid()}"
+    return f".{path.name}.{owner}.", ".tmp" + "".join(path.suffixes)
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Delete temporary files of ``path`` left by killed processes on this host.
+
+    Only files whose name carries this host and the id of a process that no
+    longer exists are removed. Files of other hosts (a shared file system) and
+    of live processes are kept.
+    """
+    head = f".{path.name}."
+    suffix = ".tmp" + "".join(path.suffixes)
+    host = socket.gethostname()
+    for candidate in path.parent.glob(f"{glob.escape(head)}*{glob.escape(suffix)}"):
+        owner = candidate.name[len(head) : -len(suffix)].rsplit(".", 1)[0]
+        owner_host, _, pid = owner.rpartition("-")
+        if owner_host == host and pid.isdigit() and not _process_exists(int(pid)):
+            candidate.unlink(missing_ok=True)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path`` and move it into place on success.
@@ -31,14 +70,16 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     The temporary file lives in the same folder, so the final ``os.replace`` is
     atomic on POSIX file systems. On any exception the temporary file is
     removed and ``path`` is left as it was (absent, or the previous version).
-    The file gets mode ``0o666 & ~umask``, like one made by ``open``, and not
-    the ``0o600`` of ``tempfile.mkstemp``.
+    A process killed with SIGKILL cannot remove its temporary file, so after
+    each successful write the temporary files of ``path`` left by processes
+    that no longer exist on this host are deleted. The file gets mode
+    ``0o666 & ~umask``, like one made by ``open``, and not the ``0o600`` of
+    ``tempfile.mkstemp``.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=".tmp" + "".join(path.suffixes), dir=path.parent
-    )
+    prefix, suffix = _temporary_name_parts(path)
+    fd, tmp_name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -48,6 +89,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    _remove_stale_temporaries(path)
 
 
 def write_json(path: str | os.PathLike, data: object) -> None:
