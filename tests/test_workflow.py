@@ -3,6 +3,7 @@
 import csv
 import json
 import math
+import os
 
 import pytest
 import yaml
@@ -256,6 +257,15 @@ def test_workflow_every_rule_logged(tiny_workflow):
         "plot_analytic_roc",
     ):
         assert rule in logs
+
+
+def test_workflow_training_uses_onednn_setting(tiny_workflow):
+    # The Snakefile sets TF_ENABLE_ONEDNN_OPTS=1 unless the caller set it.
+    expected = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1")
+    logs = sorted((tiny_workflow / "logs" / "train_angularity").glob("*.log"))
+    assert logs
+    for path in logs:
+        assert f"TF_ENABLE_ONEDNN_OPTS={expected})" in path.read_text()
 
 
 def test_workflow_is_complete(tiny_workflow):
