@@ -28,7 +28,7 @@ is what the workflow's Snakefile sets.
 Each timed value is the fastest of the timed epochs (the first epoch, which
 traces the graph, is not timed), because other processes on a shared machine
 only ever make an epoch slower. With ``--rounds N`` the whole list of
-configurations runs N times in turn, each in fresh subprocesses, and each
+configurations runs N times in turn, each in fresh subprocesses. Each
 configuration reports its fastest round, so that a slow spell of the machine
 does not fall on one configuration only.
 """
@@ -309,8 +309,8 @@ def main() -> None:
         "--rounds",
         type=int,
         default=1,
-        help="times to run the whole list of configurations; each one reports the "
-        "round with its fastest epoch (default 1)",
+        help="number of times to run the whole list of configurations. Each "
+        "configuration reports its fastest round (default 1)",
     )
     parser.add_argument("--json", help="also write the results to this JSON file")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
@@ -320,9 +320,8 @@ def main() -> None:
     if args.particles is None:
         args.particles = 64 if args.quick else 100
     if args.epochs is None:
-        # Epochs of a few batches last 0.1 to 1 s, and on a shared 2-core
-        # machine single epochs varied by tens of percent; the fastest of
-        # several is used.
+        # Epochs of a few batches last 0.1 to 1 s. On a 2-core machine single
+        # epochs varied by tens of percent, so the fastest of several is used.
         args.epochs = 5 if args.quick else 3
 
     if args.rounds < 1:
