@@ -243,6 +243,7 @@ def test_train_moment_efn_resumes_after_kill(tmp_path):
     resumed = run_training_child(resumed_dir, kill_after_checkpoint=False)
     assert resumed.returncode == 0, resumed.stderr
     assert "Resuming from the checkpoint after epoch 1" in resumed.stderr
+    assert "epoch 1/3 (from checkpoint): loss" in resumed.stderr
     assert not (resumed_dir / "checkpoint").exists()
 
     expected = json.loads((tmp_path / "uninterrupted" / "metrics.json").read_text())

@@ -463,6 +463,17 @@ def train_moment_efn(
             state.epochs_done,
             checkpoint_dir,
         )
+        # Repeat the checkpointed epochs, so that this log lists every epoch
+        # even when the log of the killed run is gone.
+        for row in state.history:
+            logger.info(
+                "epoch %d/%d (from checkpoint): loss %.5g, val_loss %.5g, %.2f s",
+                row["epoch"],
+                epochs,
+                row["loss"],
+                row["val_loss"],
+                row["seconds"],
+            )
 
     while state.epochs_done < epochs and not state.stopped_early:
         row = _train_one_epoch(model, arrays, state.epochs_done, seed, batch_size)
