@@ -11,9 +11,10 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 # TensorFlow's oneDNN CPU kernels run the batched matmuls of moment pooling
-# 2-3x faster on x86_64 (docs/benchmarks.md). TensorFlow turns them on by
-# default only on CPUs with AVX-512. Jobs inherit this setting; export
-# TF_ENABLE_ONEDNN_OPTS=0 before running Snakemake to use the default kernels.
+# 2-3x faster on x86_64 (docs/benchmarks.md). On Linux, TensorFlow turns them
+# on by default only for CPUs with AVX512_VNNI, AVX512_BF16, AVX_VNNI or AMX.
+# Jobs inherit this setting. Export TF_ENABLE_ONEDNN_OPTS=0 before running
+# Snakemake to use TensorFlow's default kernels.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 
