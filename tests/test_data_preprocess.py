@@ -109,38 +109,35 @@ def test_preprocess_store_keeps_jets_with_their_labels(tmp_path):
         np.testing.assert_array_equal(handle["labels"][:], jets.labels[order])
 
 
-def test_preprocess_store_corrupt_input_raises(tmp_path):
-    (tmp_path / "jets.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 100)
-    with pytest.raises(StoreError, match="jets.h5 is not a readable HDF5 file"):
+def assert_preprocess_rejects(tmp_path, message_pattern):
+    """Check that preprocessing jets.h5 raises StoreError and writes no output."""
+    with pytest.raises(StoreError, match=message_pattern):
         preprocess_store(tmp_path / "jets.h5", tmp_path / "pre.h5", shuffle_seed=0)
     assert not (tmp_path / "pre.h5").exists()
+
+
+def test_preprocess_store_corrupt_input_raises(tmp_path):
+    (tmp_path / "jets.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 100)
+    assert_preprocess_rejects(tmp_path, "jets.h5 is not a readable HDF5 file")
 
 
 def test_preprocess_store_single_class_raises(tmp_path):
     jets = synthetic_jets(n_jets=30)
     jets.labels[:] = 1
     write_jets(tmp_path / "jets.h5", jets, {}, require_both_classes=False)
-    with pytest.raises(
-        StoreError,
-        match=(
-            r"store .*jets.h5 failed validation: no gluon jets \(label 0\)\. "
-            r"Delete .*jets.h5 and rerun .*merge_shards"
-        ),
-    ):
-        preprocess_store(tmp_path / "jets.h5", tmp_path / "pre.h5", shuffle_seed=0)
-    assert not (tmp_path / "pre.h5").exists()
+    assert_preprocess_rejects(
+        tmp_path,
+        r"store .*jets.h5 failed validation: no gluon jets \(label 0\)\. "
+        r"Delete .*jets.h5 and rerun .*merge_shards",
+    )
 
 
 def test_preprocess_store_nan_particles_raises(tmp_path):
     write_jets(tmp_path / "jets.h5", synthetic_jets(n_jets=30), {})
     with h5py.File(tmp_path / "jets.h5", "a") as handle:
         handle["particles"][5, 0, 0] = np.nan
-    with pytest.raises(
-        StoreError,
-        match=(
-            r"store .*jets.h5 failed validation: dataset 'particles' contains 1 "
-            r"NaN or infinite values \(first in jet 5\)\. Delete .*jets.h5 and rerun"
-        ),
-    ):
-        preprocess_store(tmp_path / "jets.h5", tmp_path / "pre.h5", shuffle_seed=0)
-    assert not (tmp_path / "pre.h5").exists()
+    assert_preprocess_rejects(
+        tmp_path,
+        r"store .*jets.h5 failed validation: dataset 'particles' contains 1 "
+        r"NaN or infinite values \(first in jet 5\)\. Delete .*jets.h5 and rerun",
+    )

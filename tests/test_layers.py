@@ -44,27 +44,27 @@ def test_moment_pooling_matches_brute_force(order, latent_dim):
     np.testing.assert_allclose(output, expected, rtol=1e-5, atol=1e-5)
 
 
+def assert_matches_brute_force(order, latent_dim, seed):
+    """Compare the layer with the numpy moments on 3 jets of 7 particles."""
+    rng = np.random.default_rng(seed)
+    z, Phi = random_inputs(rng, batch=3, particles=7, latent_dim=latent_dim)
+    output = keras.ops.convert_to_numpy(MomentPooling(order)([z, Phi]))
+    expected = brute_force_moments(z, Phi, order)
+    assert output.shape == expected.shape
+    np.testing.assert_allclose(output, expected, rtol=1e-4, atol=1e-5)
+
+
 @pytest.mark.parametrize("order", [2, 3, 4])
 @pytest.mark.parametrize("latent_dim", [8, 9, 13])
 def test_moment_pooling_several_groups_match_brute_force(order, latent_dim):
     # Latent dimensions above 4 split the contraction into several index
     # groups, of unequal sizes for 13.
-    rng = np.random.default_rng(10 * order + latent_dim)
-    z, Phi = random_inputs(rng, batch=3, particles=7, latent_dim=latent_dim)
-    output = keras.ops.convert_to_numpy(MomentPooling(order)([z, Phi]))
-    expected = brute_force_moments(z, Phi, order)
-    assert output.shape == expected.shape
-    np.testing.assert_allclose(output, expected, rtol=1e-4, atol=1e-5)
+    assert_matches_brute_force(order, latent_dim, seed=10 * order + latent_dim)
 
 
 @pytest.mark.parametrize(("order", "latent_dim"), [(5, 2), (5, 6), (6, 5)])
 def test_moment_pooling_orders_above_four(order, latent_dim):
-    rng = np.random.default_rng(30 * order + latent_dim)
-    z, Phi = random_inputs(rng, batch=3, particles=7, latent_dim=latent_dim)
-    output = keras.ops.convert_to_numpy(MomentPooling(order)([z, Phi]))
-    expected = brute_force_moments(z, Phi, order)
-    assert output.shape == expected.shape
-    np.testing.assert_allclose(output, expected, rtol=1e-4, atol=1e-5)
+    assert_matches_brute_force(order, latent_dim, seed=30 * order + latent_dim)
 
 
 @pytest.mark.parametrize("order", [2, 3, 4])
