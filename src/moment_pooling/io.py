@@ -27,13 +27,13 @@ def _process_umask() -> int:
 
 
 def _temporary_name_parts(path: Path) -> tuple[str, str]:
-    """Return the prefix and suffix of ``atomic_path``'s temporary files for ``path``.
+    """Return the start and end of the names of ``path``'s temporary files.
 
-    The prefix ends in "<host>-<pid>." of the writing process, so that a later
-    write can tell the files of killed processes from those of live ones.
+    ``atomic_path`` puts "<host>-<pid>.<random>" of the writing process between
+    them, so that a later write can tell files of killed processes from those
+    of live ones.
     """
-    owner = f"{socket.gethostname()}-{os.getpid()}"
-    return f".{path.name}.{owner}.", ".tmp" + "".join(path.suffixes)
+    return f".{path.name}.", ".tmp" + "".join(path.suffixes)
 
 
 def _process_exists(pid: int) -> bool:
@@ -42,7 +42,8 @@ def _process_exists(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        # The process exists but belongs to another user.
+        pass
     return True
 
 
@@ -53,8 +54,7 @@ def _remove_stale_temporaries(path: Path) -> None:
     longer exists are removed. Files of other hosts (a shared file system) and
     of live processes are kept.
     """
-    head = f".{path.name}."
-    suffix = ".tmp" + "".join(path.suffixes)
+    head, suffix = _temporary_name_parts(path)
     host = socket.gethostname()
     for candidate in path.parent.glob(f"{glob.escape(head)}*{glob.escape(suffix)}"):
         owner = candidate.name[len(head) : -len(suffix)].rsplit(".", 1)[0]
@@ -78,8 +78,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    prefix, suffix = _temporary_name_parts(path)
-    fd, tmp_name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=path.parent)
+    head, suffix = _temporary_name_parts(path)
+    owner = f"{socket.gethostname()}-{os.getpid()}."
+    fd, tmp_name = tempfile.mkstemp(prefix=head + owner, suffix=suffix, dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
