@@ -337,6 +337,18 @@ def _train_one_epoch(model, arrays, epoch: int, seed: int, batch_size: int) -> d
     return row
 
 
+def _log_epoch(row: dict, epochs: int, note: str = "") -> None:
+    logger.info(
+        "epoch %d/%d%s: loss %.5g, val_loss %.5g, %.2f s",
+        row["epoch"],
+        epochs,
+        note,
+        row["loss"],
+        row["val_loss"],
+        row["seconds"],
+    )
+
+
 def _downsample_roc(
     fpr: np.ndarray, tpr: np.ndarray
 ) -> tuple[list[float], list[float]]:
@@ -466,27 +478,13 @@ def train_moment_efn(
         # Repeat the checkpointed epochs, so that this log lists every epoch
         # even when the log of the killed run is gone.
         for row in state.history:
-            logger.info(
-                "epoch %d/%d (from checkpoint): loss %.5g, val_loss %.5g, %.2f s",
-                row["epoch"],
-                epochs,
-                row["loss"],
-                row["val_loss"],
-                row["seconds"],
-            )
+            _log_epoch(row, epochs, " (from checkpoint)")
 
     while state.epochs_done < epochs and not state.stopped_early:
         row = _train_one_epoch(model, arrays, state.epochs_done, seed, batch_size)
         state.history.append(row)
         state.epochs_done += 1
-        logger.info(
-            "epoch %d/%d: loss %.5g, val_loss %.5g, %.2f s",
-            row["epoch"],
-            epochs,
-            row["loss"],
-            row["val_loss"],
-            row["seconds"],
-        )
+        _log_epoch(row, epochs)
         if patience is not None:
             if row["val_loss"] < state.best_val_loss:
                 state.best_val_loss = row["val_loss"]
